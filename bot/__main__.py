@@ -1,0 +1,432 @@
+"""The ``briefbot`` command line: the composition root for both the terminal and the bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tomllib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Config, dump_toml, parse_duration, read_config, to_display
+from bot.logs import setup_logging
+from bot.news.errors import ConfigError, NewsError, StoreError
+from bot.news.models import PollReport, Source, Story
+from bot.progress import ProgressLine
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefbot",
+        description="Turns news feeds into condensed, topic-grouped digests, in a terminal or on Discord.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $BRIEFBOT_CONFIG, else ./config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    p = sub.add_parser("poll", help="fetch the sources that are due")
+    p.add_argument("--all", action="store_true", help="fetch every source now, due or not")
+
+    p = sub.add_parser("digest", help="print the condensed digest")
+    p.add_argument("--topic", action="append", default=[], metavar="T", help="a topic (repeatable); other words search")
+    p.add_argument("--since", type=_duration, metavar="DURATION", help="window, e.g. 24h or 7d (default from config)")
+    p.add_argument("--limit", type=_positive, metavar="N", help="lead stories (default from config)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-poll", action="store_true", help="do not poll stale sources first")
+
+    p = sub.add_parser("search", help="full-text search of stored stories")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--since", type=_duration, metavar="DURATION")
+    p.add_argument("--limit", type=_positive, default=10, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("stories", help="list stored stories, newest first")
+    p.add_argument("--topic", metavar="T")
+    p.add_argument("--source", metavar="S", help="source id, URL or name")
+    p.add_argument("--since", type=_duration, default=timedelta(days=7), metavar="DURATION")
+    p.add_argument("--limit", type=_positive, default=20, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("topics", help="topics with story counts over the last 7 days")
+    p.add_argument("--json", action="store_true")
+    sub.add_parser("retag", help="tag every stored story again with the current topics")
+
+    sources = sub.add_parser("sources", help="add, list, remove, import or export sources")
+    ss = sources.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = ss.add_parser("add", help="add a feed (or a page that names one)")
+    p.add_argument("url")
+    p.add_argument("--name")
+    p.add_argument("--interval", type=_duration, metavar="DURATION")
+    p.add_argument("--backfill", type=_non_negative, default=0, metavar="N",
+                   help="how many of the newest stories count as new (default 0: no flood)")
+    p.add_argument("--full-text", action="store_true", help="fetch article pages for their text")
+    p = ss.add_parser("list", help="sources with their health")
+    p.add_argument("--json", action="store_true")
+    p = ss.add_parser("remove", help="remove a source (id, URL or name)")
+    p.add_argument("source")
+    p = ss.add_parser("import", help="add the feeds of an OPML file")
+    p.add_argument("file")
+    p = ss.add_parser("export", help="print the sources as OPML")
+    p.add_argument("--output", "-o", metavar="FILE")
+
+    sub.add_parser("check-config", help="validate the config and print it, secrets masked")
+    sub.add_parser("health", help="exit 0 if the running bot's heartbeat is fresh")
+    p = sub.add_parser("backup", help="a consistent copy of the database, safe while the bot runs")
+    p.add_argument("path")
+    sub.add_parser("version", help="print the version")
+    return parser
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _err(message: str) -> None:
+    print(f"briefbot: {message}", file=sys.stderr)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def story_json(story: Story) -> dict:
+    return {
+        "id": story.id,
+        "title": story.headline or story.title,
+        "url": story.url,
+        "source": story.source_name,
+        "published": _iso(story.published),
+        "topics": list(story.topics),
+        "lead": story.lead,
+        "points": list(story.points),
+        "snippet": story.snippet or story.lead,
+        "cluster_size": story.cluster_size,
+        "also_covered_by": list(story.also_covered_by),
+        "image": story.image,
+    }
+
+
+def source_json(source: Source) -> dict:
+    return {
+        "id": source.id,
+        "url": source.url,
+        "name": source.name,
+        "status": source.status,
+        "last_error": source.last_error,
+        "last_success": _iso(source.last_success),
+        "consecutive_failures": source.consecutive_failures,
+        "stories": source.story_count,
+        "next_poll": _iso(source.next_poll),
+        "interval": int(source.interval.total_seconds()),
+    }
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{int(seconds // size)}{unit}"
+            break
+    else:
+        text = f"{int(seconds)}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def print_poll_summary(report: PollReport) -> None:
+    print(
+        f"Polled {report.ok + report.not_modified + report.failed} sources: "
+        f"{report.ok} ok, {report.not_modified} not modified, {report.failed} failed; "
+        f"{report.new_stories} new stories, {report.updated_stories} updated."
+    )
+
+
+async def _poll_with_progress(service, *, due_only: bool) -> PollReport:
+    now = service.clock()
+    count = len(
+        await service.store.sources.due(now) if due_only else await service.store.sources.list(with_counts=False)
+    )
+    bar = ProgressLine(total=count, label="Polling", stream=sys.stderr)
+
+    def progress(done: int, total: int, source: Source, error: str | None) -> None:
+        if error:
+            bar.message(f"  ✗ {source.name or source.url}: {error}")
+        bar.update(done)
+
+    try:
+        return await service.poll(due_only=due_only, progress=progress)
+    finally:
+        bar.close()
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+async def cmd_poll(service, args) -> int:
+    report = await _poll_with_progress(service, due_only=not args.all)
+    print_poll_summary(report)
+    return EXIT_OK
+
+
+async def cmd_digest(service, args) -> int:
+    if not args.no_poll and await service.stale():
+        report = await _poll_with_progress(service, due_only=True)
+        if report.failed:
+            print(
+                f"({report.failed} of {report.ok + report.not_modified + report.failed} sources "
+                "could not be reached; `briefbot sources list` shows why)",
+                file=sys.stderr,
+            )
+    digest = await service.digest(topics=args.topic, since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps([story_json(s) for s in digest.stories], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    from bot.textrender import render_digest_text
+
+    print(render_digest_text(digest, now=service.clock(), color=_color()))
+    return EXIT_OK
+
+
+async def cmd_search(service, args) -> int:
+    results = await service.search(" ".join(args.query), since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps([story_json(s) for s in results], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not results:
+        print("No stories match.")
+        return EXIT_OK
+    from bot.textrender import render_stories_text
+
+    print(render_stories_text(results, now=service.clock(), color=_color()))
+    return EXIT_OK
+
+
+async def cmd_stories(service, args) -> int:
+    results = await service.stories(topic=args.topic, source=args.source, since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps([story_json(s) for s in results], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not results:
+        print("No stories in that window.")
+        return EXIT_OK
+    from bot.textrender import render_stories_text
+
+    print(render_stories_text(results, now=service.clock(), color=_color()))
+    return EXIT_OK
+
+
+async def cmd_topics(service, args) -> int:
+    counts = await service.topic_counts()
+    if args.json:
+        print(json.dumps([{"name": t.name, "title": t.title, "stories": n} for t, n in counts], indent=2))
+        return EXIT_OK
+    width = max(len(t.name) for t, _ in counts)
+    for topic, count in counts:
+        print(f"{topic.name:<{width}}  {count:>5}  {topic.description}")
+    return EXIT_OK
+
+
+async def cmd_retag(service, args) -> int:
+    bar = ProgressLine(total=0, label="Re-tagging", stream=sys.stderr)
+    changed = await service.retag(progress=lambda done, total: bar.update(done, total))
+    bar.close()
+    print(f"Re-tagged stories: {changed} changed.")
+    return EXIT_OK
+
+
+async def cmd_sources(service, args) -> int:
+    now = service.clock()
+    if args.action == "add":
+        added = await service.add_source(
+            args.url, name=args.name, interval=args.interval, backfill=args.backfill, full_text=args.full_text
+        )
+        if added.note:
+            print(added.note)
+        s = added.source
+        print(f"Added source {s.id}: {s.name} <{s.url}> ({s.story_count} stories stored"
+              f"{', ' + str(args.backfill) + ' will be announced' if args.backfill else ', none announced as new'}).")
+        return EXIT_OK
+    if args.action == "list":
+        sources = await service.list_sources()
+        if args.json:
+            print(json.dumps([source_json(s) for s in sources], indent=2))
+            return EXIT_OK
+        if not sources:
+            print("No sources yet. Add one with: briefbot sources add URL")
+            return EXIT_OK
+        for s in sources:
+            mark = {"ok": "ok", "new": "new", "retrying": "retrying", "failing": "FAILING"}[s.status]
+            print(f"{s.id:>4}  {mark:<8} {s.name}  <{s.url}>")
+            detail = (f"      {s.story_count} stories · last success {_ago(s.last_success, now)}"
+                      f" · next poll {_ago(s.next_poll, now)}")
+            if s.consecutive_failures:
+                detail += f" · {s.consecutive_failures} failures in a row"
+            print(detail)
+            if s.last_error:
+                print(f"      last error: {s.last_error}")
+        return EXIT_OK
+    if args.action == "remove":
+        source = await service.remove_source(args.source)
+        print(f"Removed source {source.id}: {source.name}.")
+        return EXIT_OK
+    if args.action == "import":
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            _err(f"cannot read {args.file}: {exc.strerror}")
+            return EXIT_ERROR
+        report = await service.import_opml(data)
+        print(f"Imported {len(report.added)} sources; skipped {len(report.skipped)}.")
+        for url, why in report.skipped:
+            print(f"  skipped {url}: {why}")
+        return EXIT_OK
+    if args.action == "export":
+        text = await service.export_opml()
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(f"Wrote {args.output}.")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    raise AssertionError(args.action)  # pragma: no cover
+
+
+async def cmd_backup(service, args) -> int:
+    await service.store.backup(args.path)
+    print(f"Backed up {service.store.path} to {args.path}.")
+    return EXIT_OK
+
+
+def cmd_check_config(config: Config) -> int:
+    print(f"# effective configuration (from {config.origin}); secrets masked")
+    print(dump_toml(to_display(config)), end="")
+    return EXIT_OK
+
+
+async def cmd_health(config: Config) -> int:
+    """Exit 0 only if the database opens and the running bot's heartbeat is fresh."""
+    from bot.news.store import Store
+
+    path = config.storage.path
+    if not Path(path).exists():
+        _err(f"unhealthy: no database at {path} (has the bot ever run?)")
+        return EXIT_ERROR
+    store = await Store.open(path)
+    try:
+        value = await store.outbox.get_meta("heartbeat")
+    finally:
+        await store.close()
+    if not value:
+        _err("unhealthy: the bot has not written a heartbeat yet (is `briefbot run` running?)")
+        return EXIT_ERROR
+    age = datetime.now(UTC).timestamp() - int(value)
+    limit = max(90.0, config.discord.heartbeat_interval.total_seconds() * 3)
+    if age > limit:
+        _err(f"unhealthy: the last heartbeat is {int(age)}s old (limit {int(limit)}s)")
+        return EXIT_ERROR
+    print(f"healthy: heartbeat {int(age)}s ago")
+    return EXIT_OK
+
+
+SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
+    "poll": cmd_poll,
+    "digest": cmd_digest,
+    "search": cmd_search,
+    "stories": cmd_stories,
+    "topics": cmd_topics,
+    "retag": cmd_retag,
+    "sources": cmd_sources,
+    "backup": cmd_backup,
+}
+
+
+async def _with_service(config: Config, command, args) -> int:
+    from bot.news.service import NewsService
+
+    service = await NewsService.open(config)
+    try:
+        return await command(service, args)
+    finally:
+        await service.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "version":
+        print(f"briefbot {__version__}")
+        return EXIT_OK
+    try:
+        config = read_config(args.config)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    setup_logging("DEBUG" if args.verbose else config.logging.level)
+    try:
+        if args.command == "check-config":
+            return cmd_check_config(config)
+        if args.command == "health":
+            return asyncio.run(cmd_health(config))
+        if args.command == "run":
+            from bot.app import run_bot
+
+            return run_bot(config)
+        return asyncio.run(_with_service(config, SERVICE_COMMANDS[args.command], args))
+    except StoreError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except NewsError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - read_config wraps these
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

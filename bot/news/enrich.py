@@ -1,0 +1,40 @@
+"""Enrichment at ingest: clean text, condense, tag. Runs once per new or edited story.
+
+CPU work, called off the event loop (in a worker thread) by the poll pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.news.clean import clean_text, clean_title
+from bot.news.condense import condense
+from bot.news.store import Candidate
+from bot.news.topics import Tagger
+
+log = logging.getLogger(__name__)
+
+
+class Enricher:
+    def __init__(self, tagger: Tagger) -> None:
+        self.tagger = tagger
+
+    def enrich(self, candidates: Sequence[Candidate], *, texts: dict[str, str] | None = None) -> None:
+        """Fill text, condensed and topics in place. ``texts`` maps keys to full article text."""
+        if not candidates:
+            return
+        for cand in candidates:
+            full = (texts or {}).get(cand.key)
+            body = full or clean_text(cand.entry.content_html or cand.entry.summary_html)
+            cand.text = body
+            cand.condensed = condense(clean_title(cand.entry.title), body)
+        items = [
+            (c.condensed.headline, " ".join((c.condensed.lead, *c.condensed.points)))
+            for c in candidates
+        ]
+        for cand, topics in zip(candidates, self.tagger.tag_many(items), strict=True):
+            cand.topics = tuple(topics)
+
+    def retag(self, rows: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
+        return [tuple(t) for t in self.tagger.tag_many(list(rows))]

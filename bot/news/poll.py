@@ -1,0 +1,231 @@
+"""One polling pass: fetch -> parse -> identify -> enrich -> one writer.
+
+Sources are fetched concurrently (the fetcher's limits apply); parsing and enrichment run in
+worker threads; every database write goes through one writer task that groups several
+sources' results into one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot.news import policy
+from bot.news.enrich import Enricher
+from bot.news.errors import FetchError, NewsError, ParseError
+from bot.news.fetch import Fetcher
+from bot.news.identity import content_hash, guids_unreliable, story_key
+from bot.news.models import FetchResult, ParsedFeed, PollReport, Source
+from bot.news.parse import parse_feed
+from bot.news.store import Candidate, Store
+
+log = logging.getLogger(__name__)
+
+#: how many sources' results one write transaction may carry
+WRITE_BATCH = 32
+
+Progress = Callable[[int, int, Source, str | None], None]
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    source: Source
+    ok: bool
+    next_poll: datetime
+    error: str | None = None
+    not_modified: bool = False
+    result: FetchResult | None = None
+    key_mode: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    warning: str | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        enricher: Enricher,
+        *,
+        cap: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.enricher = enricher
+        self.cap = cap
+        self.clock = clock
+
+    async def run(self, sources: Sequence[Source], progress: Progress | None = None) -> PollReport:
+        queue: asyncio.Queue[SourceOutcome | None] = asyncio.Queue(maxsize=WRITE_BATCH * 2)
+        totals = {"ok": 0, "nm": 0, "failed": 0, "new": [], "updated": 0, "failures": []}
+        writer = asyncio.create_task(self._writer(queue, totals))
+        done = 0
+
+        async def one(source: Source) -> None:
+            nonlocal done
+            outcome = await self.poll_source(source)
+            await queue.put(outcome)
+            done += 1
+            if progress is not None:
+                progress(done, len(sources), source, outcome.error)
+
+        try:
+            await asyncio.gather(*(one(s) for s in sources))
+        finally:
+            await queue.put(None)
+            await writer
+        return PollReport(
+            ok=totals["ok"],
+            not_modified=totals["nm"],
+            failed=totals["failed"],
+            new_stories=len(totals["new"]),
+            updated_stories=totals["updated"],
+            failures=tuple(totals["failures"]),
+            new_story_ids=tuple(totals["new"]),
+        )
+
+    # ---------------------------------------------------------------- one source
+
+    async def poll_source(
+        self, source: Source, *, result: FetchResult | None = None
+    ) -> SourceOutcome:
+        """Fetch (unless ``result`` is given), parse and enrich; nothing is written here."""
+        try:
+            if result is None:
+                result = await self.fetcher.fetch(
+                    source.url, etag=source.etag, last_modified=source.last_modified
+                )
+            now = self.clock()
+            if result.status == 304:
+                return SourceOutcome(
+                    source, True, self._next(source, now, result=result), result=result,
+                    not_modified=True,
+                )
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body, url=result.url, headers=result.headers, fetched_at=now
+            )
+            outcome = await self._identify(source, parsed, result, now)
+            return outcome
+        except (FetchError, ParseError) as exc:
+            return self._failure(source, exc)
+        except NewsError as exc:  # pragma: no cover - any other core error is still a failure
+            return self._failure(source, exc)
+        except Exception as exc:  # a bug must not stop the other sources
+            log.exception("poll: unexpected error for %s", source.url)
+            return self._failure(source, exc)
+
+    def _failure(self, source: Source, exc: Exception) -> SourceOutcome:
+        now = self.clock()
+        failures = source.consecutive_failures + 1
+        when = policy.next_poll(
+            now, interval=source.interval, ok=False, failures=failures,
+            retry_after=getattr(exc, "retry_after", None), cap=self.cap,
+        )
+        message = str(exc) or exc.__class__.__name__
+        return SourceOutcome(source, False, when, error=message)
+
+    def _next(self, source: Source, now: datetime, *, result: FetchResult, ttl=None) -> datetime:
+        return policy.next_poll(
+            now, interval=source.interval, ok=True, failures=0, max_age=result.max_age,
+            retry_after=result.retry_after, ttl=ttl, cap=self.cap,
+        )
+
+    async def _identify(
+        self, source: Source, parsed: ParsedFeed, result: FetchResult, now: datetime
+    ) -> SourceOutcome:
+        entries = parsed.entries
+        key_mode = source.key_mode
+        if key_mode == "guid" and guids_unreliable(entries):
+            log.info("source %s: guids are blank or repeated; using links as keys", source.url)
+            key_mode = "link"
+        candidates = [Candidate(story_key(e, key_mode), e, content_hash(e)) for e in entries]
+        known = await self.store.stories.known(source.id, [c.key for c in candidates])
+        work = [
+            c for c in candidates
+            if c.key not in known or (known[c.key][0] is not None and known[c.key][1] != c.hash)
+        ]
+        if source.last_success is None:
+            # first poll: the backlog is stored but never announced, except `backfill` newest
+            newest = sorted(work, key=lambda c: c.entry.published, reverse=True)
+            keep = {id(c) for c in newest[: source.backfill]}
+            for cand in work:
+                cand.backlog = id(cand) not in keep
+        texts = await self._full_texts(source, work) if source.full_text else None
+        if work:
+            await asyncio.to_thread(self.enricher.enrich, work, texts=texts)
+        return SourceOutcome(
+            source, True, self._next(source, now, result=result, ttl=parsed.ttl), result=result,
+            key_mode=key_mode if key_mode != source.key_mode else None, candidates=work,
+            warning=parsed.warning,
+        )
+
+    async def _full_texts(self, source: Source, work: Sequence[Candidate]) -> dict[str, str]:
+        """Article pages through the same guarded fetcher, extracted with trafilatura."""
+        from bot.news.fulltext import extract_article
+
+        texts: dict[str, str] = {}
+
+        async def one(cand: Candidate) -> None:
+            if not cand.entry.link:
+                return
+            try:
+                page = await self.fetcher.fetch(cand.entry.link, accept="text/html,*/*;q=0.5")
+            except FetchError as exc:
+                log.info("full text of %s unavailable: %s", cand.entry.link, exc)
+                return
+            text = await asyncio.to_thread(extract_article, page.body, page.url)
+            if text:
+                texts[cand.key] = text
+
+        await asyncio.gather(*(one(c) for c in work[:50]))
+        return texts
+
+    # ---------------------------------------------------------------- the one writer
+
+    async def _writer(self, queue: asyncio.Queue, totals: dict) -> None:
+        finished = False
+        while not finished:
+            first = await queue.get()
+            batch = [first] if first is not None else []
+            finished = first is None
+            while not finished and len(batch) < WRITE_BATCH and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    finished = True
+                else:
+                    batch.append(item)
+            if batch:
+                await self.write(batch, totals)
+
+    async def write(self, batch: Sequence[SourceOutcome], totals: dict) -> None:
+        now = self.clock()
+        async with self.store.lock, self.store.transaction() as db:
+            for out in batch:
+                if out.ok:
+                    ingest = await self.store.stories.ingest(db, out.source.id, out.candidates, now)
+                    totals["new"].extend(ingest.new_ids)
+                    totals["updated"] += len(ingest.updated_ids)
+                    totals["nm" if out.not_modified else "ok"] += 1
+                    r = out.result
+                    moved = r.permanent_url if r and r.permanent_url != out.source.url else None
+                    etag = r.etag if r and r.status == 200 else out.source.etag
+                    modified = r.last_modified if r and r.status == 200 else out.source.last_modified
+                    await self.store.sources.record_result(
+                        out.source.id, now=now, next_poll=out.next_poll, ok=True, etag=etag,
+                        last_modified=modified, new_url=moved, key_mode=out.key_mode, db=db,
+                    )
+                else:
+                    totals["failed"] += 1
+                    totals["failures"].append((out.source.name or out.source.url, out.error or ""))
+                    await self.store.sources.record_result(
+                        out.source.id, now=now, next_poll=out.next_poll, ok=False,
+                        error=out.error, db=db,
+                    )
+
+
+def with_interval(source: Source, interval: timedelta) -> Source:
+    return replace(source, interval=interval)

@@ -1,0 +1,168 @@
+"""Numbered schema migrations, applied in order when the store opens.
+
+``PRAGMA user_version`` records the last one applied. Never edit a released migration:
+append a new one. Times are stored as integer Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sources, stories with identity keys and tombstones, full-text index
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        interval_s INTEGER NOT NULL,
+        backfill INTEGER NOT NULL DEFAULT 0,
+        full_text INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        last_modified TEXT,
+        last_polled INTEGER,
+        last_success INTEGER,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll INTEGER,
+        key_mode TEXT NOT NULL DEFAULT 'guid',
+        created INTEGER NOT NULL
+    );
+
+    -- who owns a source: 'global' (config or command line) or 'guild:<id>'
+    CREATE TABLE source_scopes (
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        scope TEXT NOT NULL,
+        from_config INTEGER NOT NULL DEFAULT 0,
+        added INTEGER NOT NULL,
+        PRIMARY KEY (source_id, scope)
+    ) WITHOUT ROWID;
+    CREATE INDEX source_scopes_scope ON source_scopes(scope);
+
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        url TEXT,
+        guid TEXT,
+        title TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        updated INTEGER,
+        date_estimated INTEGER NOT NULL DEFAULT 0,
+        first_seen INTEGER NOT NULL,
+        author TEXT,
+        content_html TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        categories TEXT NOT NULL DEFAULT '[]',
+        image TEXT,
+        headline TEXT NOT NULL DEFAULT '',
+        lead TEXT NOT NULL DEFAULT '',
+        points TEXT NOT NULL DEFAULT '[]',
+        topics TEXT NOT NULL DEFAULT '[]',
+        content_hash TEXT NOT NULL DEFAULT '',
+        cluster_id INTEGER,
+        -- 1: part of a source's first-poll backlog; never announced to a channel
+        backlog INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX stories_published ON stories(published);
+    CREATE INDEX stories_source ON stories(source_id, published);
+    CREATE INDEX stories_url ON stories(url);
+    CREATE INDEX stories_cluster ON stories(cluster_id);
+
+    -- every key a source ever gave a story; story_id NULL once the story was pruned
+    -- (a tombstone: the key is still known, so the story is never new again)
+    CREATE TABLE story_keys (
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL,
+        PRIMARY KEY (source_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_keys_story ON story_keys(story_id);
+
+    CREATE TABLE story_topics (
+        topic TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        PRIMARY KEY (topic, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_topics_story ON story_topics(story_id);
+
+    CREATE VIRTUAL TABLE stories_fts USING fts5(
+        title, text, content='stories', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER stories_fts_insert AFTER INSERT ON stories BEGIN
+        INSERT INTO stories_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    CREATE TRIGGER stories_fts_delete AFTER DELETE ON stories BEGIN
+        INSERT INTO stories_fts(stories_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+    END;
+    CREATE TRIGGER stories_fts_update AFTER UPDATE OF title, text ON stories BEGIN
+        INSERT INTO stories_fts(stories_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO stories_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 2: subscriptions, what each channel was sent, and the delivery outbox
+    """
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        channel_id INTEGER,
+        webhook_url TEXT,
+        topics TEXT NOT NULL DEFAULT '[]',
+        schedule TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        created INTEGER NOT NULL,
+        last_run INTEGER,
+        paused_reason TEXT,
+        from_config INTEGER NOT NULL DEFAULT 0,
+        CHECK ((channel_id IS NULL) <> (webhook_url IS NULL))
+    );
+    CREATE UNIQUE INDEX subscriptions_channel ON subscriptions(scope, channel_id)
+        WHERE channel_id IS NOT NULL;
+
+    -- a story (by cluster) that a target (channel:<id> or webhook:<sub id>) was sent
+    CREATE TABLE posted (
+        target TEXT NOT NULL,
+        cluster_id INTEGER NOT NULL,
+        posted_at INTEGER NOT NULL,
+        PRIMARY KEY (target, cluster_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+        target TEXT NOT NULL,
+        cluster_ids TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created INTEGER NOT NULL,
+        sent_at INTEGER
+    );
+    CREATE INDEX deliveries_status ON deliveries(status);
+
+    CREATE TABLE delivery_parts (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        nonce TEXT NOT NULL UNIQUE,
+        message_id TEXT,
+        PRIMARY KEY (delivery_id, seq)
+    ) WITHOUT ROWID;
+    """,
+    # 3: cached LLM condensing results, keyed by a hash of model + title + text
+    """
+    CREATE TABLE llm_cache (
+        key TEXT PRIMARY KEY,
+        result TEXT NOT NULL,
+        created INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

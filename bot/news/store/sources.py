@@ -1,0 +1,217 @@
+"""SQL for sources and who owns them (scopes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.news.errors import DuplicateSourceError, SourceNotFoundError
+from bot.news.models import Source
+from bot.news.store.db import from_ts, to_ts, transaction
+
+GLOBAL = "global"
+
+_COLUMNS = (
+    "s.id, s.url, s.name, s.interval_s, s.backfill, s.full_text, s.etag, s.last_modified, "
+    "s.last_polled, s.last_success, s.last_error, s.consecutive_failures, s.next_poll, "
+    "s.key_mode, s.created, "
+    "(SELECT group_concat(scope, ' ') FROM source_scopes WHERE source_id = s.id) AS scopes"
+)
+
+
+def _source(row: aiosqlite.Row, count: int = 0) -> Source:
+    return Source(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        interval=timedelta(seconds=row["interval_s"]),
+        backfill=row["backfill"],
+        full_text=bool(row["full_text"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_polled=from_ts(row["last_polled"]),
+        last_success=from_ts(row["last_success"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"],
+        next_poll=from_ts(row["next_poll"]),
+        key_mode=row["key_mode"],
+        created=from_ts(row["created"]),
+        story_count=count,
+        scopes=tuple(sorted((row["scopes"] or "").split())),
+    )
+
+
+def visible_scopes(scope: str | None) -> tuple[str, ...] | None:
+    """A guild sees the global sources and its own; None means every source (the operator)."""
+    if scope is None:
+        return None
+    return (GLOBAL,) if scope == GLOBAL else (GLOBAL, scope)
+
+
+class SourceTable:
+    def __init__(self, db: aiosqlite.Connection, lock) -> None:
+        self._db = db
+        self._lock = lock
+
+    async def get(self, source_id: int) -> Source | None:
+        async with self._db.execute(f"SELECT {_COLUMNS} FROM sources s WHERE s.id = ?", (source_id,)) as cur:
+            row = await cur.fetchone()
+        return _source(row) if row else None
+
+    async def by_url(self, url: str) -> Source | None:
+        async with self._db.execute(f"SELECT {_COLUMNS} FROM sources s WHERE s.url = ?", (url,)) as cur:
+            row = await cur.fetchone()
+        return _source(row) if row else None
+
+    async def list(self, scope: str | None = None, *, with_counts: bool = True) -> list[Source]:
+        scopes = visible_scopes(scope)
+        where, args = "", ()
+        if scopes is not None:
+            marks = ",".join("?" * len(scopes))
+            where = f"WHERE s.id IN (SELECT source_id FROM source_scopes WHERE scope IN ({marks}))"
+            args = scopes
+        counts: dict[int, int] = {}
+        if with_counts:
+            async with self._db.execute(
+                "SELECT source_id, count(*) FROM stories GROUP BY source_id"
+            ) as cur:
+                counts = {r[0]: r[1] async for r in cur}
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM sources s {where} ORDER BY lower(s.name), s.id", args
+        ) as cur:
+            return [_source(r, counts.get(r["id"], 0)) async for r in cur]
+
+    async def find(self, ref: str, scope: str | None) -> Source:
+        """A source by id, URL or name, among those the scope can see."""
+        ref = ref.strip()
+        for source in await self.list(scope, with_counts=False):
+            if ref in (str(source.id), source.url) or ref.lower() == source.name.lower():
+                return source
+        raise SourceNotFoundError(f"no source {ref!r} here; `sources list` shows their ids and names")
+
+    async def add(
+        self,
+        *,
+        url: str,
+        name: str,
+        interval: timedelta,
+        backfill: int,
+        full_text: bool,
+        scope: str,
+        now: datetime,
+        from_config: bool = False,
+    ) -> tuple[Source, bool]:
+        """Add the URL for the scope. Returns (source, created); the feed row is shared by URL."""
+        async with self._lock, transaction(self._db) as db:
+            async with db.execute("SELECT id FROM sources WHERE url = ?", (url,)) as cur:
+                row = await cur.fetchone()
+            created = row is None
+            if created:
+                cur = await db.execute(
+                    "INSERT INTO sources (url, name, interval_s, backfill, full_text, created, next_poll)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (url, name, int(interval.total_seconds()), backfill, int(full_text),
+                     to_ts(now), to_ts(now)),
+                )
+                source_id = cur.lastrowid
+            else:
+                source_id = row[0]
+                async with db.execute(
+                    "SELECT from_config FROM source_scopes WHERE source_id = ? AND scope = ?",
+                    (source_id, scope),
+                ) as cur:
+                    owned = await cur.fetchone()
+                if owned is not None and not from_config:
+                    raise DuplicateSourceError(f"{url} is already a source here")
+                if from_config:
+                    await db.execute(
+                        "UPDATE sources SET name = ?, interval_s = ?, backfill = ?, full_text = ?"
+                        " WHERE id = ?",
+                        (name, int(interval.total_seconds()), backfill, int(full_text), source_id),
+                    )
+            await db.execute(
+                "INSERT INTO source_scopes (source_id, scope, from_config, added) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source_id, scope) DO UPDATE SET from_config = max(from_config, excluded.from_config)",
+                (source_id, scope, int(from_config), to_ts(now)),
+            )
+        source = await self.get(source_id)
+        assert source is not None
+        return source, created
+
+    async def remove(self, source_id: int, scope: str) -> bool:
+        """Drop the scope's ownership; the feed and its stories go when nobody owns it.
+
+        Returns True when the source itself was deleted.
+        """
+        async with self._lock, transaction(self._db) as db:
+            cur = await db.execute(
+                "DELETE FROM source_scopes WHERE source_id = ? AND scope = ?", (source_id, scope)
+            )
+            if cur.rowcount == 0:
+                raise SourceNotFoundError("that source is not one of this scope's own sources")
+            async with db.execute(
+                "SELECT count(*) FROM source_scopes WHERE source_id = ?", (source_id,)
+            ) as cur:
+                (left,) = await cur.fetchone()
+            if left == 0:
+                await db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                return True
+            return False
+
+    async def unsync_config(self, keep_urls: Sequence[str]) -> int:
+        """Remove config ownership from sources no longer in the config; returns how many."""
+        async with self._db.execute(
+            "SELECT s.id, s.url FROM sources s JOIN source_scopes c ON c.source_id = s.id"
+            " WHERE c.scope = ? AND c.from_config = 1", (GLOBAL,)
+        ) as cur:
+            stale = [r["id"] async for r in cur if r["url"] not in set(keep_urls)]
+        for source_id in stale:
+            await self.remove(source_id, GLOBAL)
+        return len(stale)
+
+    async def due(self, now: datetime, scope: str | None = None) -> list[Source]:
+        sources = await self.list(scope, with_counts=False)
+        return [s for s in sources if s.next_poll is None or s.next_poll <= now]
+
+    async def record_result(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        next_poll: datetime,
+        ok: bool,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        new_url: str | None = None,
+        key_mode: str | None = None,
+        db: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Store a poll's outcome. Pass ``db`` to run inside the caller's transaction."""
+        conn = db or self._db
+        if ok:
+            await conn.execute(
+                "UPDATE sources SET last_polled = ?, last_success = ?, last_error = NULL,"
+                " consecutive_failures = 0, next_poll = ?, etag = ?, last_modified = ?,"
+                " key_mode = coalesce(?, key_mode) WHERE id = ?",
+                (to_ts(now), to_ts(now), to_ts(next_poll), etag, last_modified, key_mode, source_id),
+            )
+            if new_url:
+                # a permanent redirect moves the feed; keep the old row if the new URL is taken
+                await conn.execute(
+                    "UPDATE OR IGNORE sources SET url = ? WHERE id = ?", (new_url, source_id)
+                )
+        else:
+            await conn.execute(
+                "UPDATE sources SET last_polled = ?, last_error = ?,"
+                " consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE id = ?",
+                (to_ts(now), error, to_ts(next_poll), source_id),
+            )
+
+    async def scope_owners(self, source_id: int) -> list[str]:
+        async with self._db.execute(
+            "SELECT scope FROM source_scopes WHERE source_id = ?", (source_id,)
+        ) as cur:
+            return [r[0] async for r in cur]

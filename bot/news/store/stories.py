@@ -1,0 +1,383 @@
+"""SQL for stories: identity look-ups, batched ingest, search, selection for digests."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+
+from bot.news.errors import QueryError
+from bot.news.models import Condensed, ParsedEntry, Story
+from bot.news.store.db import from_ts, to_ts
+from bot.news.store.sources import visible_scopes
+
+_STORY_COLUMNS = (
+    "st.id, st.source_id, so.name AS source_name, st.url, st.title, st.published, st.first_seen,"
+    " st.headline, st.lead, st.points, st.topics, st.image, st.author, st.cluster_id"
+)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A parsed entry that may be new or edited, with its key, hash and (maybe) enrichment."""
+
+    key: str
+    entry: ParsedEntry
+    hash: str
+    text: str = ""
+    condensed: Condensed | None = None
+    topics: tuple[str, ...] = ()
+    backlog: bool = False
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+
+
+def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
+    return Story(
+        id=row["id"],
+        source_id=row["source_id"],
+        source_name=row["source_name"],
+        url=row["url"],
+        title=row["title"],
+        published=from_ts(row["published"]),
+        first_seen=from_ts(row["first_seen"]),
+        headline=row["headline"] or row["title"],
+        lead=row["lead"],
+        points=tuple(json.loads(row["points"])),
+        topics=tuple(json.loads(row["topics"])),
+        image=row["image"],
+        author=row["author"],
+        cluster_id=row["cluster_id"],
+        text=text,
+        snippet=snippet,
+    )
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """User text -> a safe FTS5 query: every word quoted (AND), the last one as a prefix.
+
+    Nothing the user types reaches FTS5's syntax (no NEAR, column filters, stray quotes or
+    operators); a query with no words at all is refused with a sentence.
+    """
+    words = _WORD.findall(text.lower())[:12]
+    if not words:
+        raise QueryError("type one or more words to search for (letters or digits)")
+    quoted = [f'"{w}"' for w in words]
+    if len(words[-1]) >= 3:
+        quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+class StoryTable:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    # ------------------------------------------------------------------ identity
+
+    async def known(self, source_id: int, keys: Sequence[str]) -> dict[str, tuple[int | None, str]]:
+        """key -> (story id or None for a tombstone, content hash) for keys the source gave before."""
+        if not keys:
+            return {}
+        out: dict[str, tuple[int | None, str]] = {}
+        for chunk in _chunks(keys, 500):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT k.key, k.story_id, st.content_hash FROM story_keys k"
+                f" LEFT JOIN stories st ON st.id = k.story_id"
+                f" WHERE k.source_id = ? AND k.key IN ({marks})",
+                (source_id, *chunk),
+            ) as cur:
+                async for key, story_id, digest in cur:
+                    out[key] = (story_id, digest or "")
+        return out
+
+    async def ingest(
+        self, db: aiosqlite.Connection, source_id: int, candidates: Sequence[Candidate], now: datetime
+    ) -> IngestOutcome:
+        """Write a source's candidates inside the caller's transaction (the one writer).
+
+        Known keys with a changed hash are edits (updated in place, never reposted); tombstoned
+        keys are ignored; a URL another source already brought is the same story seen twice.
+        """
+        outcome = IngestOutcome()
+        if not candidates:
+            return outcome
+        known = {}
+        for chunk in _chunks([c.key for c in candidates], 500):
+            marks = ",".join("?" * len(chunk))
+            async with db.execute(
+                f"SELECT k.key, k.story_id, st.content_hash FROM story_keys k"
+                f" LEFT JOIN stories st ON st.id = k.story_id"
+                f" WHERE k.source_id = ? AND k.key IN ({marks})",
+                (source_id, *chunk),
+            ) as cur:
+                async for key, story_id, digest in cur:
+                    known[key] = (story_id, digest)
+        fresh = [c for c in candidates if c.key not in known]
+        urls = list({c.entry.link for c in fresh if c.entry.link})
+        by_url: dict[str, int] = {}
+        for chunk in _chunks(urls, 500):
+            marks = ",".join("?" * len(chunk))
+            async with db.execute(
+                f"SELECT url, min(id) FROM stories WHERE url IN ({marks}) GROUP BY url", chunk
+            ) as cur:
+                by_url.update({u: i async for u, i in cur})
+        async with db.execute("SELECT coalesce(max(id), 0) FROM stories") as cur:
+            (next_id,) = await cur.fetchone()
+
+        story_rows, key_rows, topic_rows, seen_keys = [], [], [], set()
+        stamp = to_ts(now)
+        for cand in fresh:
+            if cand.key in seen_keys:  # a duplicate within one fetch
+                continue
+            seen_keys.add(cand.key)
+            link = cand.entry.link
+            if link and link in by_url:
+                key_rows.append((source_id, cand.key, by_url[link]))
+                continue
+            next_id += 1
+            e, cd = cand.entry, cand.condensed or Condensed(cand.entry.title, "")
+            story_rows.append((
+                next_id, source_id, link, e.guid, e.title, to_ts(e.published), to_ts(e.updated),
+                int(e.date_estimated), stamp, e.author, e.content_html, cand.text,
+                json.dumps(list(e.categories)), e.image, cd.headline, cd.lead,
+                json.dumps(list(cd.points)), json.dumps(list(cand.topics)), cand.hash, next_id,
+                int(cand.backlog),
+            ))
+            key_rows.append((source_id, cand.key, next_id))
+            topic_rows.extend((t, next_id, r) for r, t in enumerate(cand.topics))
+            if link:
+                by_url[link] = next_id
+            outcome.new_ids.append(next_id)
+
+        edits = []
+        for cand in candidates:
+            story_id, digest = known.get(cand.key, (None, None))
+            if story_id is None or digest == cand.hash or cand.condensed is None:
+                continue
+            e, cd = cand.entry, cand.condensed
+            edits.append((
+                e.title, e.content_html, cand.text, cd.headline, cd.lead, json.dumps(list(cd.points)),
+                json.dumps(list(cand.topics)), cand.hash, to_ts(e.updated or now), e.image, story_id,
+            ))
+            outcome.updated_ids.append(story_id)
+
+        if story_rows:
+            await db.executemany(
+                "INSERT INTO stories (id, source_id, url, guid, title, published, updated,"
+                " date_estimated, first_seen, author, content_html, text, categories, image,"
+                " headline, lead, points, topics, content_hash, cluster_id, backlog)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                story_rows,
+            )
+        if key_rows:
+            await db.executemany(
+                "INSERT OR IGNORE INTO story_keys (source_id, key, story_id) VALUES (?,?,?)", key_rows
+            )
+        if topic_rows:
+            await db.executemany(
+                "INSERT OR IGNORE INTO story_topics (topic, story_id, rank) VALUES (?,?,?)",
+                topic_rows,
+            )
+        if edits:
+            await db.executemany(
+                "UPDATE stories SET title = ?, content_html = ?, text = ?, headline = ?, lead = ?,"
+                " points = ?, topics = ?, content_hash = ?, updated = ?, image = coalesce(?, image)"
+                " WHERE id = ?",
+                edits,
+            )
+            await db.executemany(
+                "DELETE FROM story_topics WHERE story_id = ?", [(e[-1],) for e in edits]
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO story_topics (topic, story_id, rank) VALUES (?,?,?)",
+                [(t, e[-1], r) for e in edits for r, t in enumerate(json.loads(e[6]))],
+            )
+        return outcome
+
+    # ------------------------------------------------------------------ reading
+
+    async def by_ids(self, ids: Sequence[int], *, with_text: bool = False) -> list[Story]:
+        if not ids:
+            return []
+        out: dict[int, Story] = {}
+        extra = ", st.text" if with_text else ""
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT {_STORY_COLUMNS}{extra} FROM stories st JOIN sources so ON so.id = st.source_id"
+                f" WHERE st.id IN ({marks})",
+                chunk,
+            ) as cur:
+                async for row in cur:
+                    out[row["id"]] = _story(row, text=row["text"] if with_text else "")
+        return [out[i] for i in ids if i in out]
+
+    def _scope_filter(self, scope: str | None) -> tuple[str, tuple]:
+        scopes = visible_scopes(scope)
+        if scopes is None:
+            return "", ()
+        marks = ",".join("?" * len(scopes))
+        return (
+            f" AND st.source_id IN (SELECT source_id FROM source_scopes WHERE scope IN ({marks}))",
+            scopes,
+        )
+
+    async def search(
+        self,
+        query: str,
+        *,
+        scope: str | None,
+        since: datetime | None,
+        topics: Sequence[str] = (),
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Story]:
+        """BM25-ranked (title weighted 10x text), newest first among equals."""
+        match = fts_query(query)
+        where, args = self._scope_filter(scope)
+        if since is not None:
+            where += " AND st.published >= ?"
+            args = (*args, to_ts(since))
+        if topics:
+            marks = ",".join("?" * len(topics))
+            where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
+            args = (*args, *topics)
+        sql = (
+            "SELECT f.rowid FROM stories_fts f JOIN stories st ON st.id = f.rowid"
+            f" WHERE stories_fts MATCH ?{where}"
+            " ORDER BY bm25(stories_fts, 10.0, 1.0), st.published DESC LIMIT ? OFFSET ?"
+        )
+        async with self._db.execute(sql, (match, *args, limit, offset)) as cur:
+            ids = [r[0] async for r in cur]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        snippets: dict[int, str] = {}
+        async with self._db.execute(
+            f"SELECT rowid, snippet(stories_fts, 1, '', '', '…', 24) FROM stories_fts"
+            f" WHERE stories_fts MATCH ? AND rowid IN ({marks})",
+            (match, *ids),
+        ) as cur:
+            snippets = {r[0]: r[1] async for r in cur}
+        stories = await self.by_ids(ids)
+        return [_with_snippet(s, snippets.get(s.id, "")) for s in stories]
+
+    async def recent(
+        self,
+        *,
+        scope: str | None,
+        since: datetime,
+        until: datetime | None = None,
+        topics: Sequence[str] = (),
+        source_id: int | None = None,
+        exclude_target: str | None = None,
+        announce_only: bool = False,
+        limit: int = 500,
+    ) -> list[Story]:
+        """Stories published in the window, newest first, with cluster-mates' outlets filled in."""
+        where, args = self._scope_filter(scope)
+        where += " AND st.published >= ?"
+        args = (*args, to_ts(since))
+        if until is not None:
+            where += " AND st.published <= ?"
+            args = (*args, to_ts(until))
+        if topics:
+            marks = ",".join("?" * len(topics))
+            where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
+            args = (*args, *topics)
+        if source_id is not None:
+            where += " AND st.source_id = ?"
+            args = (*args, source_id)
+        if exclude_target is not None:
+            where += (
+                " AND st.cluster_id NOT IN (SELECT cluster_id FROM posted WHERE target = ?)"
+                " AND st.cluster_id NOT IN (SELECT value FROM deliveries d, json_each(d.cluster_ids)"
+                " WHERE d.target = ? AND d.status = 'pending')"
+            )
+            args = (*args, exclude_target, exclude_target)
+        if announce_only:
+            where += " AND st.backlog = 0"
+        async with self._db.execute(
+            f"SELECT {_STORY_COLUMNS} FROM stories st JOIN sources so ON so.id = st.source_id"
+            f" WHERE 1 = 1{where} ORDER BY st.published DESC, st.id DESC LIMIT ?",
+            (*args, limit),
+        ) as cur:
+            stories = [_story(r) async for r in cur]
+        return await self._with_outlets(stories)
+
+    async def _with_outlets(self, stories: list[Story]) -> list[Story]:
+        clusters = {s.cluster_id for s in stories if s.cluster_id is not None}
+        if not clusters:
+            return stories
+        outlets: dict[int, list[tuple[int, str]]] = {}
+        for chunk in _chunks(sorted(clusters), 500):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT st.cluster_id, st.source_id, so.name FROM stories st"
+                f" JOIN sources so ON so.id = st.source_id WHERE st.cluster_id IN ({marks})",
+                chunk,
+            ) as cur:
+                async for cluster_id, source_id, name in cur:
+                    outlets.setdefault(cluster_id, []).append((source_id, name))
+        out = []
+        for s in stories:
+            names = []
+            for source_id, name in outlets.get(s.cluster_id, []):
+                if source_id != s.source_id and name not in names:
+                    names.append(name)
+            out.append(_replace(s, also_covered_by=tuple(names)))
+        return out
+
+    async def topic_counts(self, *, scope: str | None, since: datetime) -> dict[str, int]:
+        where, args = self._scope_filter(scope)
+        async with self._db.execute(
+            "SELECT t.topic, count(*) FROM story_topics t JOIN stories st ON st.id = t.story_id"
+            f" WHERE st.published >= ?{where} GROUP BY t.topic",
+            (to_ts(since), *args),
+        ) as cur:
+            return {r[0]: r[1] async for r in cur}
+
+    async def count(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM stories") as cur:
+            (n,) = await cur.fetchone()
+        return n
+
+    async def recent_for_clustering(self, since: datetime) -> list[aiosqlite.Row]:
+        async with self._db.execute(
+            "SELECT id, source_id, published, headline, lead, cluster_id FROM stories"
+            " WHERE published >= ?",
+            (to_ts(since),),
+        ) as cur:
+            return list(await cur.fetchall())
+
+    async def iter_for_retag(self, batch: int = 500) -> list[list[aiosqlite.Row]]:
+        async with self._db.execute("SELECT id, title, lead, text FROM stories ORDER BY id") as cur:
+            rows = list(await cur.fetchall())
+        return [rows[i : i + batch] for i in range(0, len(rows), batch)]
+
+
+def _replace(story: Story, **changes) -> Story:
+    from dataclasses import replace
+
+    return replace(story, **changes)
+
+
+def _with_snippet(story: Story, snippet: str) -> Story:
+    return _replace(story, snippet=snippet or story.lead)
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
