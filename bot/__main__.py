@@ -426,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as exc:  # a bug: one readable line, the traceback only with -v
+        logging.getLogger("briefbot").debug("unexpected error", exc_info=True)
+        _err(f"unexpected error: {exc.__class__.__name__}: {exc} (run with -v for details)")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -70,8 +70,6 @@ class FetchConfig:
     default_interval: Duration = Duration(minutes=30)
     #: never poll a source less often than this, whatever the server's hints or backoff say
     max_interval: Duration = Duration(hours=24)
-    #: a source is shown as failing after this many failed polls in a row
-    failing_after: int = 3
 
 
 @dataclass(frozen=True)
@@ -177,7 +175,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("LoggingConfig", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 _POSITIVE = {"timeout_s", "connect_timeout_s", "max_bytes", "concurrency", "per_host_concurrency",
-             "retention_days", "limit", "max_per_poll", "failing_after"}
+             "retention_days", "limit", "max_per_poll"}
 
 
 def _convert(value: Any, kind: Any, path: str, problems: list[str]) -> Any:

@@ -1,0 +1,54 @@
+"""Fixtures for service-level tests: a real store in a temporary folder and a movable clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.config import Config, load_config
+from bot.news.service import NewsService
+from tests.news.feeds import BASE
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def make_config(tmp_path, **sections) -> Config:
+    data = {
+        "default_sources": False,
+        "storage": {"path": str(tmp_path / "briefbot.sqlite3")},
+        "fetch": {"allowed_hosts": ["127.0.0.1"], "timeout_s": 5.0},
+        "taxonomy": {"embeddings": False},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            data.setdefault(key, {}).update(value)
+        else:
+            data[key] = value
+    return load_config(data)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(BASE + timedelta(hours=1))
+
+
+@pytest.fixture
+async def service(tmp_path, clock) -> AsyncIterator[NewsService]:
+    svc = await NewsService.open(make_config(tmp_path), clock=clock)
+    try:
+        yield svc
+    finally:
+        await svc.close()
