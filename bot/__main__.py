@@ -302,7 +302,8 @@ async def cmd_sources(service, args) -> int:
             detail = (f"      {s.story_count} stories · last success {_ago(s.last_success, now)}"
                       f" · next poll {_ago(s.next_poll, now)}")
             if s.consecutive_failures:
-                detail += f" · {s.consecutive_failures} failures in a row"
+                n = s.consecutive_failures
+                detail += f" · {n} failure{'s' if n > 1 else ''} in a row"
             print(detail)
             if s.last_error:
                 print(f"      last error: {s.last_error}")
@@ -423,6 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except tomllib.TOMLDecodeError as exc:  # pragma: no cover - read_config wraps these
         _err(str(exc))
         return EXIT_USAGE
+    except BrokenPipeError:  # `briefbot digest | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

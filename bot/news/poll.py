@@ -8,6 +8,7 @@ sources' results into one transaction.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,8 @@ from bot.news.enrich import Enricher
 from bot.news.errors import FetchError, NewsError, ParseError
 from bot.news.fetch import Fetcher
 from bot.news.identity import content_hash, guids_unreliable, story_key
-from bot.news.models import FetchResult, ParsedFeed, PollReport, Source
+from bot.news.llm import LLMCondenser
+from bot.news.models import Condensed, FetchResult, ParsedFeed, PollReport, Source
 from bot.news.parse import parse_feed
 from bot.news.store import Candidate, Store
 
@@ -52,7 +54,9 @@ class Poller:
         *,
         cap: timedelta,
         clock: Callable[[], datetime],
+        llm: LLMCondenser | None = None,
     ) -> None:
+        self.llm = llm
         self.store = store
         self.fetcher = fetcher
         self.enricher = enricher
@@ -73,6 +77,8 @@ class Poller:
             if progress is not None:
                 progress(done, len(sources), source, outcome.error)
 
+        if self.llm is not None:
+            self.llm.start_poll()
         try:
             await asyncio.gather(*(one(s) for s in sources))
         finally:
@@ -157,11 +163,40 @@ class Poller:
         texts = await self._full_texts(source, work) if source.full_text else None
         if work:
             await asyncio.to_thread(self.enricher.enrich, work, texts=texts)
+            if self.llm is not None:
+                await self._llm_condense(work)
         return SourceOutcome(
             source, True, self._next(source, now, result=result, ttl=parsed.ttl), result=result,
             key_mode=key_mode if key_mode != source.key_mode else None, candidates=work,
             warning=parsed.warning,
         )
+
+    async def _llm_condense(self, work: Sequence[Candidate]) -> None:
+        """Replace the extractive result by the model's, where it answers well (cached by content)."""
+        assert self.llm is not None
+        for cand in work:
+            if cand.condensed is None or not cand.text:
+                continue
+            key = self.llm.cache_key(cand.entry.title, cand.text)
+            cached = await self.store.outbox.llm_cached(key)
+            if cached is not None:
+                data = json.loads(cached)
+                cand.condensed = Condensed(cand.condensed.headline, data["lead"], tuple(data["points"]))
+                cand.topics = tuple(data["topics"]) or cand.topics
+                continue
+            condensed, topics = await self.llm.condense(
+                cand.entry.title, cand.text, cand.entry.link, cand.condensed
+            )
+            if topics is None:  # fell back: the extractive result stays, nothing cached
+                continue
+            cand.condensed = condensed
+            cand.topics = topics[:3] or cand.topics
+            await self.store.outbox.llm_store(
+                key,
+                json.dumps({"lead": condensed.lead, "points": list(condensed.points),
+                            "topics": list(topics)}),
+                self.clock(),
+            )
 
     async def _full_texts(self, source: Source, work: Sequence[Candidate]) -> dict[str, str]:
         """Article pages through the same guarded fetcher, extracted with trafilatura."""

@@ -24,6 +24,7 @@ from bot.news.discover import find_feed_links
 from bot.news.enrich import Enricher
 from bot.news.errors import FetchError, InvalidURLError, NewsError, NotAFeedError, ParseError
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
+from bot.news.llm import LLMCondenser, LLMSettings
 from bot.news.models import Digest, PollReport, Source, Story
 from bot.news.opml import read_opml, write_opml
 from bot.news.parse import parse_feed
@@ -101,8 +102,10 @@ class NewsService:
         tagger: Tagger,
         clock: Callable[[], datetime] = utcnow,
         session: aiohttp.ClientSession | None = None,
+        llm_session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.config = config
+        self._llm_session = llm_session
         self.store = store
         self.fetcher = fetcher
         self.topics = tagger_topics = tuple(tagger_topics_of(tagger, config))
@@ -111,8 +114,14 @@ class NewsService:
         self.clock = clock
         self._owned_session = session
         self.enricher = Enricher(tagger)
+        llm = None
+        if config.llm.enabled and llm_session is not None:
+            # the model endpoint is the admin's own choice (often a local Ollama), so it goes
+            # through its own plain session rather than the feed fetcher's private-network guard
+            llm = LLMCondenser(llm_session, LLMSettings(**dataclasses.asdict(config.llm)),
+                               self.topic_names)
         self.poller = Poller(
-            store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock
+            store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock, llm=llm
         )
 
     @classmethod
@@ -134,9 +143,10 @@ class NewsService:
             tagger = await asyncio.to_thread(
                 Tagger, taxonomy(config), embeddings=config.taxonomy.embeddings
             )
+            llm_session = aiohttp.ClientSession() if config.llm.enabled else None
             service = cls(
                 config, store, Fetcher(session, settings), tagger=tagger, clock=clock,
-                session=owned,
+                session=owned, llm_session=llm_session,
             )
             if sync:
                 await service.sync_config()
@@ -148,6 +158,8 @@ class NewsService:
         return service
 
     async def close(self) -> None:
+        if self._llm_session is not None:
+            await self._llm_session.close()
         if self._owned_session is not None:
             await self._owned_session.close()
         await self.store.close()

@@ -68,8 +68,10 @@ async def migrate(db: aiosqlite.Connection, path: Path) -> None:
             f"{path} was written by a newer briefbot (schema {version}, this one knows "
             f"{SCHEMA_VERSION}); upgrade briefbot or restore a backup"
         )
+    if 0 < version < SCHEMA_VERSION:
+        log.info("database: upgrading %s from schema %d to %d", path, version, SCHEMA_VERSION)
     for number in range(version + 1, SCHEMA_VERSION + 1):
-        log.info("database: applying migration %d", number)
+        log.debug("database: applying migration %d", number)
         script = MIGRATIONS[number - 1]
         # executescript commits; run the migration and the version bump in one transaction
         await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
