@@ -1,0 +1,170 @@
+"""Benchmark of topic tagging, same-story pairing and digest arrangement.
+
+    python -m bench.tagging            # held-out figures (the numbers to report)
+    python -m bench.tagging --split tune   # the part the weights were tuned on
+    python -m bench.tagging --split all
+
+Topic weights and phrases were tuned on the "tune" part of
+tests/data/devset/topics.jsonl; the default report is on the "test" part.
+The pairing threshold was not tuned on pairs.jsonl (it comes from an earlier
+measurement on rewritten headlines), so pairing figures cover the whole file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.news.cluster import DEFAULT_THRESHOLD, build_idf, pair_similarity
+from bot.news.digest import arrange_digest
+from bot.news.models import Story
+from bot.news.topics import DEFAULT_TOPICS, Tagger, Topic
+
+DEVSET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset"
+
+
+@dataclass(frozen=True)
+class PRF:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def load_jsonl(name: str) -> list[dict]:
+    with open(DEVSET / name, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def topic_rows(split: str) -> list[dict]:
+    rows = load_jsonl("topics.jsonl")
+    return rows if split == "all" else [r for r in rows if r["split"] == split]
+
+
+def score_topics(
+    predicted: Sequence[Iterable[str]], rows: Sequence[dict], topics: Sequence[Topic]
+) -> dict[str, PRF]:
+    out = {}
+    for t in topics:
+        tp = fp = fn = 0
+        for pred, row in zip(predicted, rows, strict=True):
+            p, g = t.name in set(pred), t.name in row["topics"]
+            tp += p and g
+            fp += p and not g
+            fn += g and not p
+        out[t.name] = PRF(tp, fp, fn)
+    return out
+
+
+def macro_f1(per_topic: dict[str, PRF]) -> float:
+    return sum(m.f1 for m in per_topic.values()) / len(per_topic)
+
+
+def evaluate_tagger(tagger: Tagger, rows: Sequence[dict]) -> dict[str, PRF]:
+    predicted = tagger.tag_many([(r["title"], r["summary"]) for r in rows])
+    return score_topics(predicted, rows, tagger.topics)
+
+
+def pairing(threshold: float = DEFAULT_THRESHOLD) -> tuple[PRF, list[tuple[float, dict]]]:
+    rows = load_jsonl("pairs.jsonl")
+    # In service the IDF comes from a few thousand recent stories; here from every
+    # devset text (pairs and topics) so that it is not learnt from 144 texts alone.
+    texts = [f"{r[s]['title']}. {r[s]['lead']}" for r in rows for s in ("a", "b")]
+    texts += [f"{r['title']}. {r['summary']}" for r in topic_rows("all")]
+    idf = build_idf(texts)
+    tp = fp = fn = 0
+    scored = []
+    for r in rows:
+        sim = pair_similarity(
+            f"{r['a']['title']}. {r['a']['lead']}", f"{r['b']['title']}. {r['b']['lead']}", idf
+        )
+        scored.append((sim, r))
+        p, g = sim >= threshold, r["same_event"]
+        tp += p and g
+        fp += p and not g
+        fn += g and not p
+    return PRF(tp, fp, fn), scored
+
+
+def synthetic_stories(n: int, now: datetime, seed: int = 7) -> list[Story]:
+    rng = random.Random(seed)
+    names = [t.name for t in DEFAULT_TOPICS]
+    out = []
+    for i in range(n):
+        k = rng.choice((0, 1, 1, 2, 3))
+        published = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 7))
+        out.append(
+            Story(
+                id=i + 1,
+                source_id=rng.randrange(40),
+                source_name=f"Outlet {i % 40}",
+                url=None,
+                title=f"Story {i}",
+                published=published,
+                first_seen=published,
+                lead="A lead sentence.",
+                topics=tuple(rng.sample(names, k)),
+                also_covered_by=tuple(f"Outlet {j}" for j in range(rng.choice((0, 0, 0, 1, 3)))),
+            )
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    ap.add_argument("--no-embeddings", action="store_true")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    tagger = Tagger(DEFAULT_TOPICS, embeddings=not args.no_embeddings)
+    load_s = time.perf_counter() - t0
+    rows = topic_rows(args.split)
+    per = evaluate_tagger(tagger, rows)
+    mode = "phrases + embeddings" if tagger.uses_embeddings else "phrases only"
+    print(f"Topic tagging ({mode}), split={args.split}, {len(rows)} stories")
+    print(f"{'topic':16} {'n':>4} {'prec':>6} {'recall':>6} {'F1':>6}")
+    for name, m in per.items():
+        print(f"{name:16} {m.tp + m.fn:4d} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f}")
+    print(f"{'macro-F1':16} {'':4} {'':6} {'':6} {macro_f1(per):6.3f}")
+
+    prf, _ = pairing()
+    print(f"\nSame-story pairing (TF-IDF cosine >= {DEFAULT_THRESHOLD}), pairs.jsonl")
+    print(f"precision {prf.precision:.3f}  recall {prf.recall:.3f}  F1 {prf.f1:.3f}")
+
+    items = [(r["title"], r["summary"]) for r in topic_rows("all")] * 10
+    t0 = time.perf_counter()
+    tagger.tag_many(items)
+    dt = time.perf_counter() - t0
+    print(
+        f"\nTagging throughput: {len(items) / dt:,.0f} stories/s (tag_many, {len(items)} stories)"
+    )
+    print(f"Tagger construction (incl. model load): {load_s:.2f} s")
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    stories = synthetic_stories(100_000, now)
+    t0 = time.perf_counter()
+    arrange_digest(stories, topics=DEFAULT_TOPICS, now=now, since=now - timedelta(days=7), limit=10)
+    print(f"Digest of 100,000 synthetic stories arranged in {time.perf_counter() - t0:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Same-story clustering across outlets."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from bot.news.cluster import ClusterItem, assign_clusters, build_idf, pair_similarity
+
+T0 = datetime(2026, 9, 16, 12, tzinfo=UTC)
+GOOGLE_HOME = (
+    "Your AI agents can now control your Google Home devices. Google is launching early access "
+    "to a new MCP server for Google Home, letting AI agents control connected devices."
+)
+GOOGLE_HOME_2 = (
+    "Google will now let any AI agent run your smart home. Google Home MCP is a new integration "
+    "that lets third-party AI agents control and monitor your connected devices."
+)
+MISTRAL = "Mistral raises €3B as sovereign AI becomes big business, at a €21 billion valuation."
+SUNO = "Suno releases its first AI music model made with record industry help and licensed data."
+FILLER = [
+    "Pinterest teases a Restyle feature that lets you redesign your room with AI.",
+    "Enveda secures $311M to bring nature-derived AI drugs into clinical trials.",
+    "Qualcomm launches two new smartphone chips with emphasis on AI.",
+    "Bernie Sanders proposes banning superintelligence and putting violators in prison.",
+]
+
+
+def item(id: int, source: int, text: str, hours: float = 0, cluster: int | None = None):
+    return ClusterItem(id, source, T0 + timedelta(hours=hours), text, cluster)
+
+
+def background() -> list[ClusterItem]:
+    return [item(100 + i, 50 + i, t, -30) for i, t in enumerate(FILLER)]
+
+
+def test_same_event_from_two_outlets_joins_one_cluster() -> None:
+    recent = [item(1, 1, GOOGLE_HOME), *background()]
+    result = assign_clusters([item(2, 2, GOOGLE_HOME_2, 1)], recent)
+    assert result == {2: 1, 1: 1}  # the earlier story founds the cluster
+
+
+def test_same_source_never_pairs() -> None:
+    recent = [item(1, 1, GOOGLE_HOME), *background()]
+    assert assign_clusters([item(2, 1, GOOGLE_HOME, 1)], recent) == {2: 2}
+
+
+def test_stories_more_than_48_hours_apart_do_not_pair() -> None:
+    recent = [item(1, 1, GOOGLE_HOME), *background()]
+    assert assign_clusters([item(2, 2, GOOGLE_HOME_2, 49)], recent) == {2: 2}
+    assert assign_clusters([item(2, 2, GOOGLE_HOME_2, 47)], recent)[2] == 1
+
+
+def test_new_story_joins_an_existing_cluster() -> None:
+    recent = [item(1, 1, GOOGLE_HOME, cluster=7), item(3, 3, GOOGLE_HOME_2, cluster=7)]
+    recent += background()
+    text = "Google Home opens to AI agents via an MCP server for smart home devices."
+    assert assign_clusters([item(4, 4, text, 2)], recent) == {4: 7}
+
+
+def test_stories_in_one_batch_cluster_together() -> None:
+    new = [item(2, 2, GOOGLE_HOME_2, 1), item(1, 1, GOOGLE_HOME), item(5, 5, MISTRAL)]
+    result = assign_clusters(new, background())
+    assert result[1] == 1 and result[2] == 1
+    assert result[5] == 5
+
+
+def test_different_events_do_not_pair() -> None:
+    recent = [item(1, 1, MISTRAL), *background()]
+    result = assign_clusters([item(2, 2, SUNO, 1), item(3, 3, GOOGLE_HOME, 2)], recent)
+    assert result == {2: 2, 3: 3}
+
+
+def test_pair_similarity_bounds() -> None:
+    idf = build_idf([GOOGLE_HOME, GOOGLE_HOME_2, MISTRAL, SUNO, *FILLER])
+    assert abs(pair_similarity(MISTRAL, MISTRAL, idf) - 1.0) < 1e-9
+    assert pair_similarity(MISTRAL, SUNO, idf) < 0.05
+    assert pair_similarity(GOOGLE_HOME, GOOGLE_HOME_2, idf) > 0.3
+    assert pair_similarity("", MISTRAL, idf) == 0.0
+
+
+def test_incremental_batch_is_fast() -> None:
+    rng = random.Random(1)
+    vocab = [f"word{i}" for i in range(5000)]
+
+    def text() -> str:
+        return " ".join(rng.choices(vocab, k=30))
+
+    recent = [item(i, i % 60, text(), -rng.random() * 40) for i in range(3000)]
+    new = [item(10_000 + i, i % 60, text(), rng.random()) for i in range(500)]
+    start = time.perf_counter()
+    result = assign_clusters(new, recent)
+    assert time.perf_counter() - start < 2.0  # about 0.3 s measured; CI machines are shared
+    assert len(result) >= 500

@@ -1,0 +1,175 @@
+"""Topic tagging: phrase rules, exclusions, admin taxonomies, the embedding fallback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.news import embed
+from bot.news.topics import DEFAULT_TOPICS, Tagger, TaxonomyError, Topic, taxonomy_from_config
+
+DEVSET = Path(__file__).resolve().parent.parent / "data" / "devset" / "topics.jsonl"
+
+CHIPS = Topic("infrastructure", "Infrastructure", "", ("chip", "data center"), ("potato chip",))
+AI = Topic("ai", "AI", "", ("AI",))
+
+
+def phrases_only(*topics: Topic) -> Tagger:
+    return Tagger(topics, embeddings=False)
+
+
+def test_phrase_matches_whole_words_only() -> None:
+    tagger = phrases_only(CHIPS)
+    assert tagger.tag("Nvidia shows a new chip", "") == ("infrastructure",)
+    assert tagger.tag("Chipotle adds voice ordering", "Microchipped pets are on the rise") == ()
+
+
+def test_plural_and_hyphen_variants_match() -> None:
+    tagger = phrases_only(CHIPS)
+    assert tagger.tag("Two new chips", "") == ("infrastructure",)
+    assert tagger.tag("A data-center boom in Ohio", "") == ("infrastructure",)
+
+
+def test_capitalised_phrase_is_case_sensitive() -> None:
+    tagger = phrases_only(AI)
+    assert tagger.tag("He said the rain would stop", "Aid was sent.") == ()
+    assert tagger.tag("New AI rules", "") == ("ai",)
+
+
+def test_exclusion_vetoes_the_topic() -> None:
+    tagger = phrases_only(CHIPS)
+    assert tagger.tag("Potato chip maker builds a new chip plant", "") == ()
+
+
+def test_title_phrase_ranks_above_lead_phrase() -> None:
+    a = Topic("a", "A", "", ("alpha",))
+    b = Topic("b", "B", "", ("beta",))
+    tagger = phrases_only(a, b)
+    assert tagger.tag("Beta news", "Some alpha in the lead.") == ("b", "a")
+
+
+def test_at_most_three_topics_best_first() -> None:
+    topics = [Topic(n, n, "", (n,)) for n in ("one", "two", "three", "four", "five")]
+    tagger = phrases_only(*topics)
+    tags = tagger.tag("one two three four five", "five four")
+    assert len(tags) == 3
+    assert tags[:2] == ("four", "five")  # title and lead both matched
+
+
+def test_tag_many_agrees_with_tag() -> None:
+    tagger = Tagger(DEFAULT_TOPICS)
+    items = [
+        ("Taiwan places export controls on Huawei", "Chinese firms may struggle to get AI chips."),
+        ("Mistral raises €3B in Series D", "The French lab is valued at €21 billion."),
+        ("", ""),
+    ]
+    assert tagger.tag_many(items) == [tagger.tag(t, x) for t, x in items]
+    assert tagger.tag("", "") == ()
+
+
+def test_default_taxonomy_tags_typical_headlines() -> None:
+    tagger = Tagger(DEFAULT_TOPICS)
+    assert "regulation" in tagger.tag("Seattle Times sues OpenAI for copyright infringement", "")
+    assert "business" in tagger.tag("Cognition hits $48B valuation in new funding round", "")
+    assert "safety" in tagger.tag("Hackers exploit a prompt injection flaw in an AI agent", "")
+
+
+def test_custom_taxonomy_extends_default() -> None:
+    topics = taxonomy_from_config(
+        [
+            {
+                "name": "robotics",
+                "title": "Robots",
+                "description": "Robots.",
+                "phrases": ["humanoid"],
+            },
+            {"name": "safety", "phrases": ["kidnapped robot"]},
+        ],
+        extend_default=True,
+    )
+    names = [t.name for t in topics]
+    assert names[: len(DEFAULT_TOPICS)] == [t.name for t in DEFAULT_TOPICS]
+    assert names[-1] == "robotics"
+    safety = next(t for t in topics if t.name == "safety")
+    assert "kidnapped robot" in safety.phrases and "deepfake" in safety.phrases
+    assert Tagger(topics, embeddings=False).tag("A humanoid that folds laundry", "") == (
+        "robotics",
+    )
+
+
+def test_custom_taxonomy_replaces_default() -> None:
+    topics = taxonomy_from_config([{"name": "chips", "phrases": ["wafer"]}], extend_default=False)
+    assert [(t.name, t.title) for t in topics] == [("chips", "Chips")]
+
+
+def test_bad_taxonomy_lists_every_problem() -> None:
+    with pytest.raises(TaxonomyError) as err:
+        taxonomy_from_config(
+            [
+                {"name": "Bad Name", "phrases": ["x"]},
+                {"name": "ok", "phrases": "not a list", "colour": "red"},
+                {"name": "ok", "phrases": ["y"]},
+                {"name": "empty"},
+                "nonsense",
+            ],
+            extend_default=False,
+        )
+    text = str(err.value)
+    assert isinstance(err.value, ValueError)
+    assert "topics[0].name" in text
+    assert "topics[1] (ok).phrases: must be a list" in text
+    assert "topics[1].colour: unknown key" in text
+    assert "topics[2] (ok): duplicate" in text
+    assert "topics[3] (empty): needs phrases or a description" in text
+    assert "topics[4]: must be a table" in text
+    assert len(err.value.problems) == 6
+
+
+def test_falls_back_to_phrases_with_one_warning(monkeypatch, caplog) -> None:
+    def broken() -> None:
+        raise FileNotFoundError("weights missing")
+
+    monkeypatch.setattr(embed, "_load", broken)
+    monkeypatch.setattr(embed, "_loaded", {})
+    with caplog.at_level(logging.WARNING):
+        first = Tagger(DEFAULT_TOPICS)
+        second = Tagger(DEFAULT_TOPICS)
+    assert not first.uses_embeddings and not second.uses_embeddings
+    assert len([r for r in caplog.records if "wordllama" in r.getMessage()]) == 1
+    assert "infrastructure" in first.tag("Nvidia unveils a new GPU", "")
+
+
+def test_model_loads_without_network(monkeypatch) -> None:
+    def no_network(*args, **kwargs):
+        raise AssertionError("wordllama tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    embedder = embed._load()
+    vecs = embedder.embed(["GPU shortage hits data centers", ""])
+    assert vecs.shape == (2, embed.DIM)
+    assert abs(float(vecs[0] @ vecs[0]) - 1.0) < 1e-4
+    assert not vecs[1].any()
+
+
+def test_devset_held_out_quality_does_not_regress() -> None:
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["split"] == "test"]
+    tagger = Tagger(DEFAULT_TOPICS)
+    predicted = tagger.tag_many([(r["title"], r["summary"]) for r in rows])
+    f1s = []
+    for t in DEFAULT_TOPICS:
+        tp = sum(
+            t.name in p and t.name in r["topics"] for p, r in zip(predicted, rows, strict=True)
+        )
+        fp = sum(
+            t.name in p and t.name not in r["topics"] for p, r in zip(predicted, rows, strict=True)
+        )
+        fn = sum(
+            t.name not in p and t.name in r["topics"] for p, r in zip(predicted, rows, strict=True)
+        )
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    assert sum(f1s) / len(f1s) >= 0.75  # measured 0.797 (bench/tagging.py)
