@@ -183,22 +183,31 @@ def print_poll_summary(report: PollReport) -> None:
     )
 
 
-async def _poll_with_progress(service, *, due_only: bool) -> PollReport:
+async def _poll_with_progress(service, *, due_only: bool, quiet_after: int = 5) -> PollReport:
+    """Poll with a progress bar; failing sources get a line each, up to ``quiet_after``."""
     now = service.clock()
     count = len(
         await service.store.sources.due(now) if due_only else await service.store.sources.list(with_counts=False)
     )
     bar = ProgressLine(total=count, label="Polling", stream=sys.stderr)
+    failed: list[str] = []
 
     def progress(done: int, total: int, source: Source, error: str | None) -> None:
         if error:
-            bar.message(f"  ✗ {source.name or source.url}: {error}")
+            failed.append(error)
+            if len(failed) <= quiet_after:
+                bar.message(f"  ✗ {source.name or source.url}: {error}")
         bar.update(done)
 
     try:
-        return await service.poll(due_only=due_only, progress=progress)
+        report = await service.poll(due_only=due_only, progress=progress)
     finally:
         bar.close()
+    if len(failed) > quiet_after:
+        print(f"  … and {len(failed) - quiet_after} more failing sources", file=sys.stderr)
+    if failed and all("could not be resolved" in e for e in failed) and report.ok == 0:
+        print("  (no host name could be resolved: is this machine offline?)", file=sys.stderr)
+    return report
 
 
 # ----------------------------------------------------------------------------- commands
