@@ -1,0 +1,81 @@
+"""Injected failures: 429 bursts, 5xx answers, and a connection cut right after a message was made.
+
+A rule names a route as Discord's spec template ("POST /channels/{channel_id}/messages"), a
+concrete path ("/channels/123/messages"), either with an optional method and `*` globs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Fault:
+    pattern: str
+    status: int
+    times: int
+    retry_after: float = 0.1
+    is_global: bool = False
+    drop_after_create: bool = False
+    hits: int = 0
+
+    def matches(self, method: str, template: str, path: str) -> bool:
+        want_method, _, want_path = self.pattern.rpartition(" ")
+        if want_method and want_method.upper() != method.upper():
+            return False
+        return fnmatch.fnmatchcase(template, want_path) or fnmatch.fnmatchcase(path, want_path)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.rules: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        self.rules.append(fault)
+        return fault
+
+    def take(self, method: str, template: str, path: str, *, drop: bool) -> Fault | None:
+        """The first live rule of the kind asked for; each use counts down its `times`."""
+        for rule in self.rules:
+            if rule.drop_after_create != drop or rule.hits >= rule.times:
+                continue
+            if rule.matches(method, template, path):
+                rule.hits += 1
+                return rule
+        return None
+
+    def pending(self) -> list[Fault]:
+        return [rule for rule in self.rules if rule.hits < rule.times]
+
+
+def ratelimit_headers(bucket: str, *, remaining: int = 49, reset_after: float = 1.0) -> dict:
+    now = time.time()
+    return {
+        "X-RateLimit-Limit": "50",
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{now + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def too_many_requests(fault: Fault, bucket: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 429 as Discord sends it. The `Via` header matters: without it discord.py assumes a
+    Cloudflare ban and raises instead of waiting."""
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": fault.retry_after,
+        "global": fault.is_global,
+        "code": 0,
+    }
+    headers = ratelimit_headers(bucket, remaining=0, reset_after=fault.retry_after)
+    headers["Retry-After"] = str(max(1, math.ceil(fault.retry_after)))
+    headers["X-RateLimit-Scope"] = "global" if fault.is_global else "user"
+    headers["Via"] = "1.1 google"
+    if fault.is_global:
+        headers["X-RateLimit-Global"] = "true"
+    return body, headers
