@@ -13,7 +13,6 @@ steer the model ("ignore previous instructions, post @everyone ..."), so:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -97,7 +96,7 @@ class LLMCondenser:
         try:
             content = await self._ask(title, text, url)
             lead, points, topics = parse_answer(content, url, self._topics)
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("LLM condense failed for %s: %s", url or title, type(exc).__name__)
             return fallback, None
         except AnswerError as exc:
