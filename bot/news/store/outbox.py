@@ -206,10 +206,10 @@ class Outbox:
             " ORDER BY seq",
             (delivery_id,),
         ) as cur:
-            parts = tuple(
+            parts = tuple([
                 DeliveryPart(r["seq"], json.loads(r["payload"]), r["nonce"], r["message_id"])
                 async for r in cur
-            )
+            ])
         return Delivery(
             id=row["id"],
             subscription_id=row["subscription_id"],

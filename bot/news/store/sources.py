@@ -56,9 +56,13 @@ class SourceTable:
         self._lock = lock
 
     async def get(self, source_id: int) -> Source | None:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM sources s WHERE s.id = ?", (source_id,)) as cur:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS}, (SELECT count(*) FROM stories WHERE source_id = s.id) AS n"
+            " FROM sources s WHERE s.id = ?",
+            (source_id,),
+        ) as cur:
             row = await cur.fetchone()
-        return _source(row) if row else None
+        return _source(row, row["n"]) if row else None
 
     async def by_url(self, url: str) -> Source | None:
         async with self._db.execute(f"SELECT {_COLUMNS} FROM sources s WHERE s.url = ?", (url,)) as cur:

@@ -1,0 +1,1 @@
+"""Shared pieces of the slash commands: checks, option helpers, autocomplete, views, embeds."""

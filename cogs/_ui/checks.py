@@ -1,0 +1,42 @@
+"""Run-time permission checks.
+
+``default_permissions`` only hides a command by default, and a server owner can change that
+in the server's integration settings; these checks are what actually protect the commands.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+
+class ManageServerRequired(app_commands.CheckFailure):
+    """The member lacks Manage Server, which every command that changes settings needs."""
+
+    def __init__(self) -> None:
+        super().__init__("You need the Manage Server permission to use this command.")
+
+
+class ServerOnly(app_commands.CheckFailure):
+    def __init__(self) -> None:
+        super().__init__("This command works only in a server.")
+
+
+def ensure_manage_guild(interaction: discord.Interaction) -> bool:
+    """True for a member with Manage Server in this server; raises the sentence otherwise."""
+    if interaction.guild_id is None:
+        raise ServerOnly()
+    if not interaction.permissions.manage_guild:
+        raise ManageServerRequired()
+    return True
+
+
+def manage_guild_only():
+    """For single commands: the permission hint, server-only, and the check that enforces it."""
+
+    def decorate(func):
+        func = app_commands.check(ensure_manage_guild)(func)
+        func = app_commands.guild_only()(func)
+        return app_commands.default_permissions(manage_guild=True)(func)
+
+    return decorate
