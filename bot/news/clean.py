@@ -181,6 +181,12 @@ BOILERPLATE: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
             r"|Pinterest|Copy link|Save)[\s,|/•·:]*){1,12}$",
         ),
         ("share_this", r"^(?:Share (?:this|on|via)\b|Share\s*:|Follow us (?:on|at)\b)[^\n]{0,80}$"),
+        (
+            # a text-to-speech player's controls: "Listen to article ... Voice Speed 0.75X 1X 1.5X 2X"
+            "audio_player",
+            r"Listen to (?:this |the )?article\b[^\n]{0,300}?Speed(?:\s*Voice Speed)?"
+            r"(?:\s*\d(?:\.\d+)?[Xx]\b)+\s*",
+        ),
     )
 )
 
@@ -212,6 +218,7 @@ _TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
         "pinterest copy save".split()
     ),
     "share_this": ("\nshare", "\nfollow us"),
+    "audio_player": ("listen to",),
 }
 
 #: a space left before punctuation where an inline credit was removed

@@ -280,3 +280,12 @@ def test_core_does_not_import_discord() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_one_story_under_two_urls_in_one_feed_is_stored_once(service, feed_server) -> None:
+    twin = item(1, link="https://news.example/story/1-amp", guid="urn:story:1:amp")
+    feed_server.add("/feed.xml", rss([item(1), twin, item(2)]))
+    await service.add_source(feed_server.url("/feed.xml"))
+    assert sorted(s.url for s in await _stories(service)) == [
+        "https://news.example/story/1", "https://news.example/story/2",
+    ]

@@ -163,6 +163,10 @@ MIGRATIONS: tuple[str, ...] = (
         created INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: a source that repeats one story under a second URL/guid (same title and body)
+    """
+    CREATE INDEX stories_source_hash ON stories(source_id, content_hash);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -61,6 +61,10 @@ def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
     )
 
 
+#: a body at least this long, with the same title, is the same story under another URL;
+#: shorter ones ("Podcast", no text) are too generic to merge on
+MIN_TWIN_BODY = 100
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -133,6 +137,16 @@ class StoryTable:
                 f"SELECT url, min(id) FROM stories WHERE url IN ({marks}) GROUP BY url", chunk
             ) as cur:
                 by_url.update({u: i async for u, i in cur})
+        by_hash: dict[str, int] = {}  # the same title and body again under another key
+        hashes = list({c.hash for c in fresh})
+        for chunk in _chunks(hashes, 500):
+            marks = ",".join("?" * len(chunk))
+            async with db.execute(
+                f"SELECT content_hash, min(id) FROM stories WHERE source_id = ?"
+                f" AND content_hash IN ({marks}) GROUP BY content_hash",
+                (source_id, *chunk),
+            ) as cur:
+                by_hash.update({h: i async for h, i in cur})
         async with db.execute("SELECT coalesce(max(id), 0) FROM stories") as cur:
             (next_id,) = await cur.fetchone()
 
@@ -143,8 +157,11 @@ class StoryTable:
                 continue
             seen_keys.add(cand.key)
             link = cand.entry.link
-            if link and link in by_url:
-                key_rows.append((source_id, cand.key, by_url[link]))
+            same = by_url.get(link) if link else None
+            if same is None and len(cand.entry.content_html) >= MIN_TWIN_BODY:
+                same = by_hash.get(cand.hash)
+            if same is not None:
+                key_rows.append((source_id, cand.key, same))
                 continue
             next_id += 1
             e, cd = cand.entry, cand.condensed or Condensed(cand.entry.title, "")
@@ -159,6 +176,7 @@ class StoryTable:
             topic_rows.extend((t, next_id, r) for r, t in enumerate(cand.topics))
             if link:
                 by_url[link] = next_id
+            by_hash[cand.hash] = next_id
             outcome.new_ids.append(next_id)
 
         edits = []
