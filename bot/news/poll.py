@@ -8,9 +8,11 @@ sources' results into one transaction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: how many sources' results one write transaction may carry
 WRITE_BATCH = 32
+#: sources being fetched, parsed or enriched at once in a poll
+IN_FLIGHT = 24
 
 Progress = Callable[[int, int, Source, str | None], None]
 
@@ -57,6 +61,12 @@ class Poller:
         llm: LLMCondenser | None = None,
     ) -> None:
         self.llm = llm
+        # CPU work (parsing, cleaning, condensing, tagging) runs on one worker thread: more
+        # threads would not run in parallel under the GIL, and every extra thread contending
+        # for it delays the event loop. In-flight sources are bounded so finished results
+        # don't pile up in memory while they wait for the worker or the writer.
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefbot-cpu")
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self.store = store
         self.fetcher = fetcher
         self.enricher = enricher
@@ -71,8 +81,9 @@ class Poller:
 
         async def one(source: Source) -> None:
             nonlocal done
-            outcome = await self.poll_source(source)
-            await queue.put(outcome)
+            async with self._in_flight:
+                outcome = await self.poll_source(source)
+                await queue.put(outcome)
             done += 1
             if progress is not None:
                 progress(done, len(sources), source, outcome.error)
@@ -111,7 +122,7 @@ class Poller:
                     source, True, self._next(source, now, result=result), result=result,
                     not_modified=True,
                 )
-            parsed = await asyncio.to_thread(
+            parsed = await self._run_cpu(
                 parse_feed, result.body, url=result.url, headers=result.headers, fetched_at=now
             )
             outcome = await self._identify(source, parsed, result, now)
@@ -123,6 +134,13 @@ class Poller:
         except Exception as exc:  # a bug must not stop the other sources
             log.exception("poll: unexpected error for %s", source.url)
             return self._failure(source, exc)
+
+    async def _run_cpu(self, fn, /, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._cpu, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._cpu.shutdown(wait=False, cancel_futures=True)
 
     def _failure(self, source: Source, exc: Exception) -> SourceOutcome:
         now = self.clock()
@@ -162,7 +180,7 @@ class Poller:
                 cand.backlog = id(cand) not in keep
         texts = await self._full_texts(source, work) if source.full_text else None
         if work:
-            await asyncio.to_thread(self.enricher.enrich, work, texts=texts)
+            await self._run_cpu(self.enricher.enrich, work, texts=texts)
             if self.llm is not None:
                 await self._llm_condense(work)
         return SourceOutcome(

@@ -158,6 +158,7 @@ class NewsService:
         return service
 
     async def close(self) -> None:
+        self.poller.close()
         if self._llm_session is not None:
             await self._llm_session.close()
         if self._owned_session is not None:

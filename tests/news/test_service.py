@@ -289,3 +289,16 @@ async def test_one_story_under_two_urls_in_one_feed_is_stored_once(service, feed
     assert sorted(s.url for s in await _stories(service)) == [
         "https://news.example/story/1", "https://news.example/story/2",
     ]
+
+
+async def test_search_pages_through_recency_tiers(service, feed_server, monkeypatch) -> None:
+    from bot.news.store import stories as story_sql
+
+    monkeypatch.setattr(story_sql, "SEARCH_TIER", 2)  # force several tiers on a small store
+    feed_server.add("/feed.xml", rss([item(n, title=f"Chip story {n}") for n in range(1, 6)]))
+    await service.add_source(feed_server.url("/feed.xml"))
+    first = await service.search("chip", limit=3)
+    rest = await service.search("chip", limit=3, offset=3)
+    found = [s.url for s in first + rest]
+    assert len(found) == len(set(found)) == 5
+    assert all("chip" in s.snippet.lower() for s in first + rest)

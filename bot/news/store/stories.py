@@ -61,6 +61,9 @@ def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
     )
 
 
+#: how many of the newest stories one search ranking covers before it looks further back
+SEARCH_TIER = 20_000
+
 #: a body at least this long, with the same title, is the same story under another URL;
 #: shorter ones ("Podcast", no text) are too generic to merge on
 MIN_TWIN_BODY = 100
@@ -262,7 +265,12 @@ class StoryTable:
         limit: int = 20,
         offset: int = 0,
     ) -> list[Story]:
-        """BM25-ranked (title weighted 10x text), newest first among equals."""
+        """BM25-ranked (title weighted 10x text) within recency tiers, newest tier first.
+
+        News search favours what is recent: the newest ``SEARCH_TIER`` stories are ranked
+        first, then older ones. Ranking every match of a common word across the whole store
+        would cost hundreds of milliseconds; a tier keeps each ranking small.
+        """
         match = fts_query(query)
         where, args = self._scope_filter(scope)
         if since is not None:
@@ -272,25 +280,26 @@ class StoryTable:
             marks = ",".join("?" * len(topics))
             where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
             args = (*args, *topics)
-        sql = (
-            "SELECT f.rowid FROM stories_fts f JOIN stories st ON st.id = f.rowid"
-            f" WHERE stories_fts MATCH ?{where}"
-            " ORDER BY bm25(stories_fts, 10.0, 1.0), st.published DESC LIMIT ? OFFSET ?"
-        )
-        async with self._db.execute(sql, (match, *args, limit, offset)) as cur:
-            ids = [r[0] async for r in cur]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        snippets: dict[int, str] = {}
-        async with self._db.execute(
-            f"SELECT rowid, snippet(stories_fts, 1, '', '', '…', 24) FROM stories_fts"
-            f" WHERE stories_fts MATCH ? AND rowid IN ({marks})",
-            (match, *ids),
-        ) as cur:
-            snippets = {r[0]: r[1] async for r in cur}
-        stories = await self.by_ids(ids)
-        return [_with_snippet(s, snippets.get(s.id, "")) for s in stories]
+        source = "stories_fts f JOIN stories st ON st.id = f.rowid" if where else "stories_fts f"
+        async with self._db.execute("SELECT coalesce(max(id), 0) FROM stories") as cur:
+            (top,) = await cur.fetchone()
+        wanted = limit + offset
+        ids: list[int] = []
+        upper = top
+        while upper > 0 and len(ids) < wanted:
+            lower = max(0, upper - SEARCH_TIER)
+            sql = (
+                f"SELECT f.rowid FROM {source} WHERE stories_fts MATCH ?"
+                f" AND f.rowid > ? AND f.rowid <= ?{where}"
+                " ORDER BY bm25(stories_fts, 10.0, 1.0), f.rowid DESC LIMIT ?"
+            )
+            async with self._db.execute(sql, (match, lower, upper, *args, wanted - len(ids))) as cur:
+                ids.extend([r[0] async for r in cur])
+            upper = lower
+        ids = ids[offset:wanted]
+        stories = await self.by_ids(ids, with_text=True)
+        words = _WORD.findall(query.lower())
+        return [_replace(s, snippet=make_snippet(s.text, words) or s.lead, text="") for s in stories]
 
     async def recent(
         self,
@@ -386,14 +395,28 @@ class StoryTable:
         return [rows[i : i + batch] for i in range(0, len(rows), batch)]
 
 
+def make_snippet(text: str, words: Sequence[str], width: int = 160) -> str:
+    """The part of the text around the first query word, cut at word boundaries."""
+    if not text:
+        return ""
+    lowered = text.lower()
+    hits = [i for i in (lowered.find(w) for w in words) if i >= 0]
+    if not hits:
+        return text[:width].rsplit(" ", 1)[0] + ("…" if len(text) > width else "")
+    start = max(0, min(hits) - width // 3)
+    if start:
+        start = text.find(" ", start) + 1 or start
+    end = min(len(text), start + width)
+    if end < len(text):
+        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
+    piece = " ".join(text[start:end].split())
+    return ("…" if start else "") + piece + ("…" if end < len(text) else "")
+
+
 def _replace(story: Story, **changes) -> Story:
     from dataclasses import replace
 
     return replace(story, **changes)
-
-
-def _with_snippet(story: Story, snippet: str) -> Story:
-    return _replace(story, snippet=snippet or story.lead)
 
 
 def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
