@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW = timedelta(hours=48)
 HEARTBEAT_KEY = "heartbeat"
+PRUNE_KEY = "last_prune"
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,20 @@ class NewsService:
         )
         report = await self.poller.run(sources, progress)
         await self._cluster(list(report.new_story_ids))
+        await self._prune_if_due()
         return report
+
+    async def _prune_if_due(self) -> None:
+        """Retention runs at most hourly, as part of polling."""
+        now = self.clock()
+        last = await self.store.outbox.get_meta(PRUNE_KEY)
+        if last and now.timestamp() - int(last) < PRUNE_EVERY.total_seconds():
+            return
+        removed = await self.prune()
+        await self.store.outbox.set_meta(PRUNE_KEY, str(to_ts(now)))
+        if removed:
+            log.info("retention: removed %d stories older than %d days", removed,
+                     self.config.storage.retention_days)
 
     async def stale(self, *, scope: str | None = None) -> bool:
         return bool(await self.store.sources.due(self.clock(), scope))
