@@ -299,13 +299,17 @@ def load_config(data: dict[str, Any], *, origin: str = "built-in defaults") -> C
 
 
 def find_config_file(explicit: str | None) -> Path | None:
-    """``--config`` beats ``$BRIEFBOT_CONFIG`` beats ``./config.toml``; None means defaults."""
+    """``--config`` beats ``$BRIEFBOT_CONFIG`` beats ``./config.toml``; None means defaults.
+
+    The first two must exist. The last is used only when present; the Docker image points it
+    at ``/config/config.toml`` with ``$BRIEFBOT_DEFAULT_CONFIG`` (read when it is mounted).
+    """
     if explicit:
         return Path(explicit)
     env = os.environ.get("BRIEFBOT_CONFIG")
     if env:
         return Path(env)
-    local = Path("config.toml")
+    local = Path(os.environ.get("BRIEFBOT_DEFAULT_CONFIG") or "config.toml")
     return local if local.is_file() else None
 
 

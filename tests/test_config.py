@@ -78,3 +78,13 @@ def test_environment_overrides_discord_endpoints(monkeypatch) -> None:
     monkeypatch.setenv("DISCORD_API_BASE", "http://127.0.0.1:9/api/v10")
     monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
     assert read_config(None).discord.api_base == "http://127.0.0.1:9/api/v10"
+
+
+def test_image_default_config_is_read_only_when_present(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
+    mounted = tmp_path / "mounted.toml"
+    monkeypatch.setenv("BRIEFBOT_DEFAULT_CONFIG", str(mounted))
+    assert read_config(None).origin == "built-in defaults"  # nothing mounted: defaults
+    mounted.write_text('[digest]\ntitle = "mounted"\n')
+    assert read_config(None).digest.title == "mounted"
