@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.news.embed import Embedder, load_embedder
+from bot.news.embed import Embedder, Projection, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,13 @@ def taxonomy_from_config(items: list[dict], *, extend_default: bool) -> tuple[To
 
 # --------------------------------------------------------------------------- matching
 
+_SEPARATOR = r"[\s\-]+"
+
+
+def _is_caps(phrase: str) -> bool:
+    letters = [c for c in phrase if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
 
 def _phrase_pattern(phrase: str) -> str:
     """Whole-word pattern: spaces/hyphens interchangeable, plural -s/-es allowed.
@@ -257,11 +264,10 @@ def _phrase_pattern(phrase: str) -> str:
     so that "eu" inside other words or "sec" in "30 sec" never count.
     """
     words = re.split(r"[\s\-]+", phrase.strip())
-    body = r"[\s\-]+".join(re.escape(w) for w in words if w)
+    body = _SEPARATOR.join(re.escape(w) for w in words if w)
     if phrase[-1:].isalpha():
         body += "(?:e?s)?"
-    letters = [c for c in phrase if c.isalpha()]
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
+    if _is_caps(phrase):
         body = f"(?-i:{body})"
     return body
 
@@ -274,18 +280,100 @@ def compile_phrases(phrases: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w])(?:{alts})(?![\w])", re.IGNORECASE)
 
 
+def compile_trie(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """All phrases as one regex shaped like a trie, so a text is scanned once.
+
+    A plain alternation of a few hundred phrases tries every one at every word;
+    the trie tries only the phrases that share the letters read so far, and its
+    branches start with plain characters, which the regex engine skips without
+    entering. Longer continuations come first, so the longest phrase wins. It
+    is case-sensitive: scan lowercased text with lowercased phrases for the rest.
+    Each match is preceded by one consumed non-word character (prepend a space)
+    because a pattern that starts with a character class is searched far faster
+    than one that starts with a look-behind; group 1 is the phrase.
+    """
+    root: dict = {}
+    for phrase in sorted(set(phrases)):
+        words = [w for w in re.split(r"[\s\-]+", phrase.strip()) if w]
+        node = root
+        for i, word in enumerate(words):
+            for unit in ([_SEPARATOR] if i else []) + [re.escape(c) for c in word]:
+                node = node.setdefault(unit, {})
+        if node is not root:
+            plural = phrase[-1:].isalpha()
+            node.setdefault("", set()).add(("(?:e?s)?" if plural else "") + r"(?!\w)")
+    if not root:
+        return None
+
+    def emit(node: dict) -> str:
+        alts = [unit + emit(child) for unit, child in node.items() if unit]
+        alts += sorted(node.get("", ()), key=len, reverse=True)
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return re.compile(r"\W(" + emit(root) + ")")
+
+
+class PhraseIndex:
+    """Which topics' phrases (and exclusions) a text contains, in one pass for all topics.
+
+    Two trie scans find the longest phrase at each place: one over the lowercased
+    text for ordinary phrases, one over the text as written for phrases in
+    capitals. Each distinct span found is then checked once (and remembered)
+    against every topic's own regexes, so a topic also gets its phrases that lie
+    inside a longer phrase of another topic ("released" in "weights released").
+    """
+
+    CACHE_SPANS = 20_000
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self._include = [compile_phrases(t.phrases) for t in topics]
+        self._exclude = [compile_phrases(t.exclude) for t in topics]
+        every = [p for t in topics for p in t.phrases + t.exclude]
+        self._folded = compile_trie([p.lower() for p in every if not _is_caps(p)])
+        self._capitals = compile_trie([p for p in every if _is_caps(p)])
+        self._spans: dict[str, tuple[tuple[tuple[int, str], ...], frozenset[int]]] = {}
+
+    def hits(self, text: str) -> tuple[dict[int, int], set[int]]:
+        """Topic index -> number of distinct phrases in ``text``; topics it excludes."""
+        spans: list[str] = []
+        if text:
+            if self._folded is not None:
+                spans += self._folded.findall(" " + text.lower())
+            if self._capitals is not None:
+                spans += self._capitals.findall(" " + text)
+        found: dict[int, set[str]] = {}
+        vetoed: set[int] = set()
+        for span in spans:
+            phrases, vetoes = self._topics_in(span)
+            for j, phrase in phrases:
+                found.setdefault(j, set()).add(phrase)
+            vetoed |= vetoes
+        return {j: len(p) for j, p in found.items()}, vetoed
+
+    def _topics_in(self, span: str) -> tuple[tuple[tuple[int, str], ...], frozenset[int]]:
+        known = self._spans.get(span)
+        if known is None:
+            phrases = tuple(
+                (j, m.group(0).lower())
+                for j, pattern in enumerate(self._include)
+                if pattern is not None
+                for m in pattern.finditer(span)
+            )
+            vetoes = frozenset(
+                j for j, pattern in enumerate(self._exclude) if pattern and pattern.search(span)
+            )
+            if len(self._spans) >= self.CACHE_SPANS:
+                self._spans = {}
+            known = self._spans[span] = (phrases, vetoes)
+        return known
+
+
 def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2011", "-")
 
 
 def _prepare(title: str, text: str) -> tuple[str, str]:
     return _normalise(title or ""), _normalise((text or "")[:LEAD_CHARS])
-
-
-def _hits(pattern: re.Pattern[str] | None, text: str) -> int:
-    if pattern is None or not text:
-        return 0
-    return len({m.group(0).lower() for m in pattern.finditer(text)})
 
 
 @dataclass(frozen=True)
@@ -308,72 +396,77 @@ class Tagger:
     ) -> None:
         self.topics = tuple(topics)
         self.weights = weights or Weights()
-        self._include = [compile_phrases(t.phrases) for t in self.topics]
-        self._exclude = [compile_phrases(t.exclude) for t in self.topics]
-        self._embedder: Embedder | None = load_embedder() if embeddings else None
-        self._topic_vecs: np.ndarray | None = None
-        if self._embedder is not None and self.topics:
-            self._topic_vecs = self._embedder.embed([_topic_text(t) for t in self.topics])
+        self._phrases = PhraseIndex(self.topics)
+        embedder: Embedder | None = load_embedder() if embeddings else None
+        self._projection: Projection | None = None
+        if embedder is not None and self.topics:
+            vecs = embedder.embed([_topic_text(t) for t in self.topics])
+            self._projection = embedder.projection(vecs)
 
     @property
     def uses_embeddings(self) -> bool:
-        return self._topic_vecs is not None
+        return self._projection is not None
 
     def tag(self, title: str, text: str) -> tuple[str, ...]:
         return self.tag_many([(title, text)])[0]
 
     def tag_many(self, items: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
-        """Tag many stories; the embeddings are computed in one batch."""
+        """Tag many stories; the scoring is done for the whole batch at once."""
         if not items or not self.topics:
             return [() for _ in items]
         prepared = [_prepare(t, x) for t, x in items]
-        scores = self._raw_scores(prepared)
-        return [
-            self._choose(row, title, lead)
-            for row, (title, lead) in zip(scores, prepared, strict=True)
-        ]
+        return self._choose(*self._raw_scores(prepared))
 
     def scores(self, title: str, text: str) -> Mapping[str, float]:
         """Per-topic scores, for explaining a tag and for tuning."""
-        row = self._raw_scores([_prepare(title, text)])[0]
+        row = self._raw_scores([_prepare(title, text)])[0][0]
         return {t.name: float(s) for t, s in zip(self.topics, row, strict=True)}
 
-    def _raw_scores(self, prepared: Sequence[tuple[str, str]]) -> np.ndarray:
-        scores = self._phrase_scores(prepared)
-        if self._topic_vecs is not None and self._embedder is not None:
-            vecs = self._embedder.embed([f"{t}. {x}" for t, x in prepared])
-            sims = vecs @ self._topic_vecs.T
+    def _raw_scores(self, prepared: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[set[int]]]:
+        scores, vetoes = self._phrase_scores(prepared)
+        if self._projection is not None:
+            # Similarity to each topic, standardised per story: how much more this
+            # topic than the story's average topic. (Scale-free, so the projection's
+            # unnormalised dot products give the same z as cosines would.)
+            sims = self._projection.scores([f"{t}. {x}" for t, x in prepared]).astype(np.float64)
             std = sims.std(axis=1, keepdims=True)
             z = np.zeros_like(sims)
             np.divide(sims - sims.mean(axis=1, keepdims=True), std, out=z, where=std > 0)
             z[z < 0] *= self.weights.below
             scores += self.weights.semantic * z
-        return scores
+        return scores, vetoes
 
-    def _phrase_scores(self, prepared: Sequence[tuple[str, str]]) -> np.ndarray:
+    def _phrase_scores(
+        self, prepared: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, list[set[int]]]:
+        """Scores from phrases, and the topics each story's exclusions veto."""
         w = self.weights
-        out = np.zeros((len(prepared), len(self.topics)), dtype=np.float64)
+        title_hits = np.zeros((len(prepared), len(self.topics)), dtype=np.float64)
+        lead_hits = np.zeros_like(title_hits)
+        vetoes: list[set[int]] = []
+        hits = self._phrases.hits
         for i, (title, lead) in enumerate(prepared):
-            for j, pattern in enumerate(self._include):
-                th, lh = _hits(pattern, title), _hits(pattern, lead)
-                out[i, j] = min(1.0, w.title_hit * th + w.lead_hit * lh)
-        return out
+            counts, vetoed = hits(title)
+            for j, n in counts.items():
+                title_hits[i, j] = n
+            counts, vetoed_lead = hits(lead)
+            for j, n in counts.items():
+                lead_hits[i, j] = n
+            vetoes.append(vetoed | vetoed_lead)
+        return np.minimum(1.0, w.title_hit * title_hits + w.lead_hit * lead_hits), vetoes
 
-    def _choose(self, row: np.ndarray, title: str, lead: str) -> tuple[str, ...]:
+    def _choose(self, scores: np.ndarray, vetoes: Sequence[set[int]]) -> list[tuple[str, ...]]:
+        """Topics at or above both thresholds, best first (ties by taxonomy order)."""
         w = self.weights
-        best = float(row.max())
-        if best < w.threshold:
-            return ()
-        order = sorted(range(len(row)), key=lambda j: (-row[j], j))
-        chosen: list[str] = []
-        for j in order:
-            if row[j] < w.threshold or row[j] < w.relative * best or len(chosen) == MAX_TOPICS:
-                break
-            veto = self._exclude[j]
-            if veto is not None and (veto.search(title) or veto.search(lead)):
-                continue
-            chosen.append(self.topics[j].name)
-        return tuple(chosen)
+        best = scores.max(axis=1, keepdims=True)
+        keep = (scores >= w.threshold) & (scores >= w.relative * best)
+        order = np.argsort(-scores, axis=1, kind="stable").tolist()
+        names = [t.name for t in self.topics]
+        out: list[tuple[str, ...]] = []
+        for row_order, row_keep, vetoed in zip(order, keep.tolist(), vetoes, strict=True):
+            kept = [names[j] for j in row_order if row_keep[j] and j not in vetoed]
+            out.append(tuple(kept[:MAX_TOPICS]))
+        return out
 
 
 def _topic_text(topic: Topic) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,65 @@ def test_devset_held_out_quality_does_not_regress() -> None:
         )
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
     assert sum(f1s) / len(f1s) >= 0.75  # measured 0.797 (bench/tagging.py)
+
+
+def test_phrase_inside_another_topics_phrase_counts_for_both() -> None:
+    weights = Topic("open", "Open", "", ("weights released",))
+    launch = Topic("launch", "Launch", "", ("released",))
+    tagger = phrases_only(weights, launch)
+    assert tagger.tag("Model weights released today", "") == ("open", "launch")
+    assert tagger.tag("Model released today", "") == ("launch",)
+
+
+def test_exclusion_in_the_lead_vetoes_and_spares_other_topics() -> None:
+    money = Topic("money", "Money", "", ("shares",))
+    tagger = phrases_only(CHIPS, money)
+    assert tagger.tag("Chip maker's shares fall", "It sells potato chips.") == ("money",)
+    assert tagger.tag("Chip maker's shares fall", "It sells chips.") == ("infrastructure", "money")
+
+
+def _wordllama_reference(texts: list[str]):
+    # wordllama configures the root logger at import; keep that out of the test run.
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        import wordllama
+    finally:
+        root.removeHandler(placeholder)
+    model = wordllama.WordLlama.load(
+        config=embed.CONFIG,
+        dim=embed.DIM,
+        cache_dir=Path(wordllama.__file__).parent,
+        disable_download=True,
+    )
+    return model.embed(texts, norm=True)
+
+
+def test_embeddings_match_wordllama_own() -> None:
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    texts = [f"{r['title']}. {r['summary'][:600]}" for r in rows][:150]
+    texts += [
+        "a",
+        "trailing space ",
+        "  two  spaces  ",
+        "tab\tand\nnewline",
+        "café ’curly’ 日本 🚀",
+    ]
+    ours = embed._load().embed(texts)
+    assert ours.shape == (len(texts), embed.DIM)
+    cosines = (ours * _wordllama_reference(texts)).sum(axis=1)
+    assert cosines.min() > 0.999
+
+
+def test_embedder_loads_without_importing_wordllama() -> None:
+    code = (
+        "import sys; from bot.news import embed; assert embed.load_embedder() is not None; "
+        "print(sorted(m for m in ('wordllama', 'pydantic', 'requests') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
