@@ -112,6 +112,7 @@ class Figures:
     stories: int = 0
     searches: list[float] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
+    digests: dict[str, list[float]] = field(default_factory=dict)
     rss_end: float = 0.0
 
 
@@ -455,6 +456,17 @@ async def measure(service: NewsService, fig: Figures, args: argparse.Namespace) 
         found = await service.search(q, limit=20)
         fig.searches.append(time.perf_counter() - start)
         fig.hits.append(len(found))
+    for label, kwargs in (
+        ("digest, last 24h", {"since": timedelta(hours=24)}),
+        ("digest, last 7d", {"since": timedelta(days=7)}),
+        ("digest, 7d, topic regulation", {"since": timedelta(days=7), "topics": ["regulation"]}),
+    ):
+        times = fig.digests.setdefault(label, [])
+        for _ in range(10):
+            start = time.perf_counter()
+            await service.digest(**kwargs)
+            times.append(time.perf_counter() - start)
+        say(f"{label}: p50 {pct([t * 1000 for t in times], 50):.0f} ms")
     if args.keep:
         await service.store.backup(args.keep)
     slow = sorted(zip(fig.searches, queries, strict=True), reverse=True)[:3]
@@ -511,6 +523,14 @@ def table(fig: Figures) -> str:
             "search max",
             f"{max(ms, default=0):.1f} ms",
             f"mean hits {statistics.mean(fig.hits) if fig.hits else 0:.1f}",
+        ),
+        *(
+            (
+                label,
+                f"{pct([t * 1000 for t in ts], 50):.0f} / {pct([t * 1000 for t in ts], 95):.0f} ms",
+                f"p50 / p95 over {fig.stories:,} stories; target <= 200",
+            )
+            for label, ts in fig.digests.items()
         ),
         ("peak RSS after poll 1", f"{fig.rss_after_poll:.0f} MB", "target <= 100 (N=1000)"),
         ("peak RSS at the end", f"{fig.rss_end:.0f} MB", "after top-up and search"),

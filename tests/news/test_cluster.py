@@ -93,3 +93,28 @@ def test_incremental_batch_is_fast() -> None:
     result = assign_clusters(new, recent)
     assert time.perf_counter() - start < 2.0  # about 0.3 s measured; CI machines are shared
     assert len(result) >= 500
+
+
+def test_an_event_many_outlets_cover_stays_one_cluster() -> None:
+    # The event's words are in a quarter of all stories: common, yet they must still pair.
+    rng = random.Random(3)
+    vocab = [f"word{i}" for i in range(3000)]
+    event = "Nvidia unveils Rubin Ultra superchip at GTC keynote"
+    new = [
+        item(i, i, f"{event} {' '.join(rng.choices(vocab, k=3))}", rng.random() * 10)
+        for i in range(1, 151)
+    ]
+    new += [item(1000 + i, 1000 + i, " ".join(rng.choices(vocab, k=14)), 5) for i in range(450)]
+    result = assign_clusters(new, [])
+    assert len({result[i] for i in range(1, 151)}) == 1
+
+
+def test_first_poll_of_many_stories_is_fast() -> None:
+    from bench.tagging import synthetic_news
+
+    items = synthetic_news(6000, 300, 3, T0)
+    start = time.process_time()
+    result = assign_clusters(items, [])
+    assert time.process_time() - start < 4.0  # about 1 s measured; was over 15 s
+    assert len(result) == 6000
+    assert len(set(result.values())) < 0.5 * len(items)  # the retold events were grouped
