@@ -4,6 +4,7 @@ Run from the repository root::
 
     python -m bench.quality            # table of ROUGE F1 and timings
     python -m bench.quality --show 3   # also print three condensed stories
+    python -m bench.quality --timing   # timings only
 
 ROUGE-1/2/L F1 of the condenser (lead + points joined) against Lead-k and TextRank-k on
 the 100 BBC articles in ``bench/data/bbc`` (see ATTRIBUTION.md there). The references
@@ -11,6 +12,11 @@ are long extractive selections (about 40% of each article), so every system's re
 capped by its length: compare systems of similar length (the "words" column), and do not
 tune the condenser to this set. Baselines get the corpus's own sentence split; the
 condenser gets prose (sentences of a paragraph joined by spaces) and splits it itself.
+
+Timings are CPU time (``time.process_time``) per item of ``clean_text`` and ``condense``
+apart and together, on the BBC articles, on the real feed items in
+``tests/data/feeds/ai-blogs`` (read with ``parse_feed``, as a poll reads them) and on short
+synthetic feed items.
 """
 
 from __future__ import annotations
@@ -18,15 +24,35 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.baselines import lead, textrank
 from bench.rouge import Rouge, rouge, tokens
-from bot.news.clean import clean_text
+from bot.news.clean import clean_text, clean_title
 from bot.news.condense import condense
+from bot.news.parse import parse_feed
 
 DATA = Path(__file__).parent / "data" / "bbc"
+FEEDS = Path(__file__).resolve().parent.parent / "tests" / "data" / "feeds" / "ai-blogs"
+#: short feed items: a sentence or three, a link, an entity, boilerplate
+SHORT_ITEMS: tuple[tuple[str, str], ...] = (
+    ("Synthetic", "<p>Sentence one. Sentence two with $5 million. Sentence three.</p>"),
+    ("Rates rise", "<p>The central bank raised rates by half a point.</p><p>Markets fell.</p>"),
+    ("Plain", "Sentence one. Sentence two with $5 million. Sentence three."),
+    (
+        "Jobs",
+        "<p>Acme Corp. said on <a href='x'>Tuesday</a> it would cut 1,200 jobs.<br>"
+        "Shares fell 4%.</p>",
+    ),
+    (
+        "Model",
+        "<p><img src='a.jpg'>A new model came out today. It is faster &amp; cheaper.</p>"
+        "<p>The post X appeared first on Y.</p>",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -95,45 +121,78 @@ def score_all(articles: list[Article]) -> list[tuple[str, Rouge, float]]:
     return rows
 
 
-def timings(articles: list[Article], repeat: int = 5) -> dict[str, tuple[float, float]]:
-    """Median and p95 over stories of each story's best-of-*repeat* time, in µs.
+def feed_items(folder: Path = FEEDS) -> list[tuple[str, str]]:
+    """(title, body HTML) of every entry of the feeds in *folder*, as a poll gets them."""
+    items = []
+    fetched = datetime(2026, 1, 1, tzinfo=UTC)
+    for path in sorted(folder.glob("*.xml")):
+        feed = parse_feed(
+            path.read_bytes(), url=f"https://{path.stem}.example/feed", fetched_at=fetched
+        )
+        items += [(e.title, e.content_html or e.summary_html) for e in feed.entries]
+    return items
 
-    Best-of-n per story filters out the noise of a shared machine (another process
-    taking the core); the spread across stories is what the median and p95 describe.
+
+def _per_item(
+    job: Callable[[tuple[str, str]], object], items: list[tuple[str, str]], repeat: int
+) -> tuple[float, float]:
+    """Median and p95 over items of each item's best-of-*repeat* CPU time, in µs.
+
+    Best-of-n per item filters out the noise of a shared machine (another process
+    taking the core, caches); the spread across items is what the median and p95 describe.
     """
-    jobs = {
-        "condense(text)": lambda a: condense(a.title, a.prose),
-        "clean_text(html) + condense": lambda a: condense(a.title, clean_text(a.html)),
+    per_item = []
+    for item in items:
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.process_time_ns()
+            job(item)
+            best = min(best, (time.process_time_ns() - t0) / 1000)
+        per_item.append(best)
+    per_item.sort()
+    return statistics.median(per_item), per_item[int(len(per_item) * 0.95)]
+
+
+def timings(articles: list[Article], repeat: int = 5) -> dict[str, tuple[float, float]]:
+    """Median and p95 µs per item of cleaning and condensing, on each set of items."""
+    sets = {
+        "BBC": [(a.title, a.html) for a in articles],
+        "ai-blogs feeds": feed_items(),
+        "short items": list(SHORT_ITEMS),
     }
     out = {}
-    for name, job in jobs.items():
-        per_story = []
-        for article in articles:
-            best = float("inf")
-            for _ in range(repeat):
-                t0 = time.perf_counter_ns()
-                job(article)
-                best = min(best, (time.perf_counter_ns() - t0) / 1000)
-            per_story.append(best)
-        per_story.sort()
-        out[name] = (statistics.median(per_story), per_story[int(len(per_story) * 0.95)])
+    for label, items in sets.items():
+        cleaned = {body: clean_text(body) for _, body in items}
+        jobs: dict[str, Callable[[tuple[str, str]], object]] = {
+            "clean_text": lambda item: clean_text(item[1]),
+            "condense": lambda item, cleaned=cleaned: condense(
+                clean_title(item[0]), cleaned[item[1]]
+            ),
+            "both": lambda item: condense(clean_title(item[0]), clean_text(item[1])),
+        }
+        for name, job in jobs.items():
+            out[f"{label}: {name}"] = _per_item(job, items, repeat)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", type=int, default=0, help="print N condensed stories")
+    parser.add_argument("--timing", action="store_true", help="timings only, no ROUGE")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per item for timings")
     args = parser.parse_args()
     articles = load()
-    ref_words = statistics.fmean(len(tokens(a.reference)) for a in articles)
-    print(f"{len(articles)} BBC articles; references average {ref_words:.0f} words\n")
-    print(f"{'system':<28} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'words':>6}")
-    for name, mean, words in score_all(articles):
-        r1, r2, rl = (100 * x for x in (mean.r1, mean.r2, mean.rl))
-        print(f"{name:<28} {r1:6.1f} {r2:6.1f} {rl:6.1f} {words:6.0f}")
-    print(f"\n{'timing per story':<28} {'median µs':>10} {'p95 µs':>8}")
-    for name, (median, p95) in timings(articles).items():
-        print(f"{name:<28} {median:10.0f} {p95:8.0f}")
+    if not args.timing:
+        ref_words = statistics.fmean(len(tokens(a.reference)) for a in articles)
+        print(f"{len(articles)} BBC articles; references average {ref_words:.0f} words\n")
+        print(f"{'system':<28} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'words':>6}")
+        for name, mean, words in score_all(articles):
+            r1, r2, rl = (100 * x for x in (mean.r1, mean.r2, mean.rl))
+            print(f"{name:<28} {r1:6.1f} {r2:6.1f} {rl:6.1f} {words:6.0f}")
+        print()
+    print(f"{'CPU time per item':<32} {'median µs':>10} {'p95 µs':>8}")
+    for name, (median, p95) in timings(articles, args.repeat).items():
+        print(f"{name:<32} {median:10.0f} {p95:8.0f}")
     for article in articles[: args.show]:
         c = condense(article.title, article.prose)
         print(f"\n[{article.name}] {c.headline}\n  {c.lead}")

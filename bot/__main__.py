@@ -53,9 +53,15 @@ def _non_negative(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot",
-        description="Turns news feeds into condensed, topic-grouped digests, in a terminal or on Discord.",
+        description=(
+            "Turns news feeds into condensed, topic-grouped digests, in a terminal or on Discord."
+        ),
     )
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $BRIEFBOT_CONFIG, else ./config.toml)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $BRIEFBOT_CONFIG, else ./config.toml)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -64,9 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="fetch every source now, due or not")
 
     p = sub.add_parser("digest", help="print the condensed digest")
-    p.add_argument("--topic", action="append", default=[], metavar="T", help="a topic (repeatable); other words search")
-    p.add_argument("--since", type=_duration, metavar="DURATION", help="window, e.g. 24h or 7d (default from config)")
-    p.add_argument("--limit", type=_positive, metavar="N", help="lead stories (default from config)")
+    p.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="T",
+        help="a topic (repeatable); other words search",
+    )
+    p.add_argument(
+        "--since",
+        type=_duration,
+        metavar="DURATION",
+        help="window, e.g. 24h or 7d (default from config)",
+    )
+    p.add_argument(
+        "--limit", type=_positive, metavar="N", help="lead stories (default from config)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-poll", action="store_true", help="do not poll stale sources first")
 
@@ -93,8 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url")
     p.add_argument("--name")
     p.add_argument("--interval", type=_duration, metavar="DURATION")
-    p.add_argument("--backfill", type=_non_negative, default=0, metavar="N",
-                   help="how many of the newest stories count as new (default 0: no flood)")
+    p.add_argument(
+        "--backfill",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="how many of the newest stories count as new (default 0: no flood)",
+    )
     p.add_argument("--full-text", action="store_true", help="fetch article pages for their text")
     p = ss.add_parser("list", help="sources with their health")
     p.add_argument("--json", action="store_true")
@@ -187,7 +211,9 @@ async def _poll_with_progress(service, *, due_only: bool, quiet_after: int = 5) 
     """Poll with a progress bar; failing sources get a line each, up to ``quiet_after``."""
     now = service.clock()
     count = len(
-        await service.store.sources.due(now) if due_only else await service.store.sources.list(with_counts=False)
+        await service.store.sources.due(now)
+        if due_only
+        else await service.store.sources.list(with_counts=False)
     )
     bar = ProgressLine(total=count, label="Polling", stream=sys.stderr)
     failed: list[str] = []
@@ -253,7 +279,9 @@ async def cmd_search(service, args) -> int:
 
 
 async def cmd_stories(service, args) -> int:
-    results = await service.stories(topic=args.topic, source=args.source, since=args.since, limit=args.limit)
+    results = await service.stories(
+        topic=args.topic, source=args.source, since=args.since, limit=args.limit
+    )
     if args.json:
         print(json.dumps([story_json(s) for s in results], indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -269,7 +297,11 @@ async def cmd_stories(service, args) -> int:
 async def cmd_topics(service, args) -> int:
     counts = await service.topic_counts()
     if args.json:
-        print(json.dumps([{"name": t.name, "title": t.title, "stories": n} for t, n in counts], indent=2))
+        print(
+            json.dumps(
+                [{"name": t.name, "title": t.title, "stories": n} for t, n in counts], indent=2
+            )
+        )
         return EXIT_OK
     width = max(len(t.name) for t, _ in counts)
     for topic, count in counts:
@@ -289,13 +321,22 @@ async def cmd_sources(service, args) -> int:
     now = service.clock()
     if args.action == "add":
         added = await service.add_source(
-            args.url, name=args.name, interval=args.interval, backfill=args.backfill, full_text=args.full_text
+            args.url,
+            name=args.name,
+            interval=args.interval,
+            backfill=args.backfill,
+            full_text=args.full_text,
         )
         if added.note:
             print(added.note)
         s = added.source
-        print(f"Added source {s.id}: {s.name} <{s.url}> ({s.story_count} stories stored"
-              f"{', ' + str(args.backfill) + ' will be announced' if args.backfill else ', none announced as new'}).")
+        announced = (
+            f"{args.backfill} will be announced" if args.backfill else "none announced as new"
+        )
+        print(
+            f"Added source {s.id}: {s.name} <{s.url}>"
+            f" ({s.story_count} stories stored, {announced})."
+        )
         return EXIT_OK
     if args.action == "list":
         sources = await service.list_sources()
@@ -306,10 +347,14 @@ async def cmd_sources(service, args) -> int:
             print("No sources yet. Add one with: briefbot sources add URL")
             return EXIT_OK
         for s in sources:
-            mark = {"ok": "ok", "new": "new", "retrying": "retrying", "failing": "FAILING"}[s.status]
+            mark = {"ok": "ok", "new": "new", "retrying": "retrying", "failing": "FAILING"}[
+                s.status
+            ]
             print(f"{s.id:>4}  {mark:<8} {s.name}  <{s.url}>")
-            detail = (f"      {s.story_count} stories · last success {_ago(s.last_success, now)}"
-                      f" · next poll {_ago(s.next_poll, now)}")
+            detail = (
+                f"      {s.story_count} stories · last success {_ago(s.last_success, now)}"
+                f" · next poll {_ago(s.next_poll, now)}"
+            )
             if s.consecutive_failures:
                 n = s.consecutive_failures
                 detail += f" · {n} failure{'s' if n > 1 else ''} in a row"

@@ -94,7 +94,8 @@ class TopicConfig:
 
 @dataclass(frozen=True)
 class TaxonomyConfig:
-    #: "default" (the built-in AI-news topics), "extend" (default plus these), "replace" (only these)
+    #: "default" (the built-in AI-news topics), "extend" (default plus these),
+    #: "replace" (only these)
     mode: str = "default"
     topics: tuple[TopicConfig, ...] = ()
     #: use the bundled word-embedding model alongside decisive phrases
@@ -174,8 +175,16 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("TaxonomyConfig", "mode"): ("default", "extend", "replace"),
     ("LoggingConfig", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
-_POSITIVE = {"timeout_s", "connect_timeout_s", "max_bytes", "concurrency", "per_host_concurrency",
-             "retention_days", "limit", "max_per_poll"}
+_POSITIVE = {
+    "timeout_s",
+    "connect_timeout_s",
+    "max_bytes",
+    "concurrency",
+    "per_host_concurrency",
+    "retention_days",
+    "limit",
+    "max_per_poll",
+}
 
 
 def _convert(value: Any, kind: Any, path: str, problems: list[str]) -> Any:

@@ -15,17 +15,23 @@ from tests.news.feeds import item, rss
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def run_cli(*args: str, config: Path | None = None, timeout: float = 60) -> tuple[int, str, str]:
+async def run_cli(
+    *args: str, config: Path | None = None, limit_s: float = 60
+) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     env.pop("BRIEFBOT_CONFIG", None)
     argv = [sys.executable, "-m", "bot"]
     if config is not None:
         argv += ["--config", str(config)]
     proc = await asyncio.create_subprocess_exec(
-        *argv, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=env, cwd=config.parent if config else ROOT,
+        *argv,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=config.parent if config else ROOT,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    out, err = await asyncio.wait_for(proc.communicate(), limit_s)
     return proc.returncode, out.decode(), err.decode()
 
 
@@ -42,23 +48,33 @@ def config_file(tmp_path) -> Path:
 
 
 REGULATION = [
-    item(1, title="EU regulators fine chatbot maker under the AI Act",
-         description="<p>The European Commission fined the company on Monday. "
-                     "Officials said the ruling sets a precedent. The firm will appeal.</p>"),
-    item(2, title="Startup raises $50 million in funding round",
-         description="<p>The startup raised money from investors. The valuation doubled. "
-                     "It plans to hire.</p>"),
+    item(
+        1,
+        title="EU regulators fine chatbot maker under the AI Act",
+        description="<p>The European Commission fined the company on Monday. "
+        "Officials said the ruling sets a precedent. The firm will appeal.</p>",
+    ),
+    item(
+        2,
+        title="Startup raises $50 million in funding round",
+        description="<p>The startup raised money from investors. The valuation doubled. "
+        "It plans to hire.</p>",
+    ),
 ]
 
 
 async def test_add_poll_search_and_list(feed_server, config_file) -> None:
     feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
     feed_server.add_status("/broken.xml", 500)
-    code, out, err = await run_cli("sources", "add", feed_server.url("/feed.xml"), config=config_file)
+    code, out, err = await run_cli(
+        "sources", "add", feed_server.url("/feed.xml"), config=config_file
+    )
     assert code == 0, err
     assert "Added source 1: Policy Wire" in out
 
-    code, out, err = await run_cli("sources", "add", feed_server.url("/broken.xml"), config=config_file)
+    code, out, err = await run_cli(
+        "sources", "add", feed_server.url("/broken.xml"), config=config_file
+    )
     assert code == 1
     assert "HTTP 500" in err and "Traceback" not in err
 
@@ -81,7 +97,9 @@ async def test_add_poll_search_and_list(feed_server, config_file) -> None:
     assert {"id", "url", "name", "status", "last_error", "stories", "next_poll"} <= set(listed[0])
 
 
-async def test_poll_exits_zero_and_names_failing_sources(feed_server, tmp_path, config_file) -> None:
+async def test_poll_exits_zero_and_names_failing_sources(
+    feed_server, tmp_path, config_file
+) -> None:
     config_file.write_text(
         config_file.read_text()
         + f'[[sources]]\nurl = "{feed_server.url("/ok.xml")}"\nname = "Good"\n'
@@ -102,8 +120,18 @@ async def test_digest_json_and_text(feed_server, config_file) -> None:
     assert code == 0, err
     stories = json.loads(out)
     assert {s["title"] for s in stories} == {r.title for r in REGULATION}
-    for key in ("id", "title", "url", "source", "published", "topics", "lead", "points",
-                "cluster_size", "also_covered_by"):
+    for key in (
+        "id",
+        "title",
+        "url",
+        "source",
+        "published",
+        "topics",
+        "lead",
+        "points",
+        "cluster_size",
+        "also_covered_by",
+    ):
         assert key in stories[0]
     code, out, err = await run_cli("digest", "--since", "30d", config=config_file)
     assert code == 0, err
@@ -154,8 +182,9 @@ async def test_opml_export_and_import(feed_server, tmp_path, config_file) -> Non
     other = tmp_path / "other"
     other.mkdir()
     other_config = other / "config.toml"
-    other_config.write_text(config_file.read_text().replace(str(tmp_path / "db.sqlite3"),
-                                                             str(other / "db.sqlite3")))
+    other_config.write_text(
+        config_file.read_text().replace(str(tmp_path / "db.sqlite3"), str(other / "db.sqlite3"))
+    )
     code, out, err = await run_cli("sources", "import", str(opml), config=other_config)
     assert code == 0, err
     assert "Imported 1 sources" in out

@@ -34,16 +34,24 @@ def test_file_is_found_by_flag_then_environment_then_cwd(tmp_path, monkeypatch) 
 
 def test_every_problem_is_listed_with_its_key_path() -> None:
     with pytest.raises(ConfigError) as info:
-        load_config({
-            "fetch": {"timeout_s": "soon", "concurrency": 0, "colour": "blue"},
-            "sources": [{"url": "ftp://x.example/"}, {"name": "no url"}],
-            "storage": {"path": 5},
-            "taxonomy": {"mode": "everything"},
-        })
+        load_config(
+            {
+                "fetch": {"timeout_s": "soon", "concurrency": 0, "colour": "blue"},
+                "sources": [{"url": "ftp://x.example/"}, {"name": "no url"}],
+                "storage": {"path": 5},
+                "taxonomy": {"mode": "everything"},
+            }
+        )
     problems = "\n".join(info.value.problems)
-    for fragment in ("fetch.timeout_s", "fetch.concurrency", "fetch.colour: unknown key",
-                     "sources[0].url", "sources[1].url: required", "storage.path",
-                     "taxonomy.mode"):
+    for fragment in (
+        "fetch.timeout_s",
+        "fetch.concurrency",
+        "fetch.colour: unknown key",
+        "sources[0].url",
+        "sources[1].url: required",
+        "storage.path",
+        "taxonomy.mode",
+    ):
         assert fragment in problems
     assert len(info.value.problems) == 7
 
@@ -58,10 +66,16 @@ def test_durations() -> None:
 
 
 def test_secrets_are_masked_when_shown() -> None:
-    config = load_config({"subscriptions": [{
-        "webhook_url": "https://discord.com/api/webhooks/123/very-secret-token",
-        "schedule": "daily 08:00",
-    }]})
+    config = load_config(
+        {
+            "subscriptions": [
+                {
+                    "webhook_url": "https://discord.com/api/webhooks/123/very-secret-token",
+                    "schedule": "daily 08:00",
+                }
+            ]
+        }
+    )
     text = dump_toml(to_display(config))
     assert "very-secret-token" not in text
     assert "https://discord.com/api/webhooks/123/****" in text

@@ -46,7 +46,9 @@ def example_keys() -> set[str]:
             table = table.replace("taxonomy[].topics", "taxonomy.topics")
         elif m := re.fullmatch(r"\[([a-z_.]+)\]", line):
             table = m.group(1) + "."
-        elif (m := re.match(r"([a-z_]+) = ", line)) and (raw.startswith(m.group(1)) or raw.startswith("# " + m.group(1))):
+        elif (m := re.match(r"([a-z_]+) = ", line)) and (
+            raw.startswith(m.group(1)) or raw.startswith("# " + m.group(1))
+        ):
             keys.add(table + m.group(1))
     return keys
 

@@ -44,11 +44,15 @@ async def test_health_fails_before_the_bot_ran_and_passes_with_a_fresh_heartbeat
     code, _out, err = await run_cli("health", config=config)
     assert code == 1 and "heartbeat" in err
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        db.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?)", (str(int(time.time())),))
-    code, out, err = await run_cli("health", config=config)
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('heartbeat', ?)", (str(int(time.time())),)
+        )
+    code, _out, err = await run_cli("health", config=config)
     assert code == 0, err
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        db.execute("UPDATE meta SET value = ? WHERE key = 'heartbeat'", (str(int(time.time()) - 3600),))
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'heartbeat'", (str(int(time.time()) - 3600),)
+        )
     code, _out, err = await run_cli("health", config=config)
     assert code == 1 and "old" in err
 

@@ -21,7 +21,10 @@ DEFAULT_SOURCES: tuple[SourceConfig, ...] = (
     # tech press, AI sections
     _src("TechCrunch AI", "https://techcrunch.com/category/artificial-intelligence/feed/"),
     _src("The Verge AI", "https://www.theverge.com/rss/ai-artificial-intelligence/index.xml"),
-    _src("MIT Technology Review AI", "https://www.technologyreview.com/topic/artificial-intelligence/feed"),
+    _src(
+        "MIT Technology Review AI",
+        "https://www.technologyreview.com/topic/artificial-intelligence/feed",
+    ),
     _src("VentureBeat AI", "https://venturebeat.com/category/ai/feed/"),
     _src("Wired AI", "https://www.wired.com/feed/tag/ai/latest/rss"),
     _src("Ars Technica", "https://feeds.arstechnica.com/arstechnica/technology-lab"),

@@ -20,7 +20,9 @@ class Enricher:
     def __init__(self, tagger: Tagger) -> None:
         self.tagger = tagger
 
-    def enrich(self, candidates: Sequence[Candidate], *, texts: dict[str, str] | None = None) -> None:
+    def enrich(
+        self, candidates: Sequence[Candidate], *, texts: dict[str, str] | None = None
+    ) -> None:
         """Fill text, condensed and topics in place. ``texts`` maps keys to full article text."""
         if not candidates:
             return

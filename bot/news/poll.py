@@ -119,7 +119,10 @@ class Poller:
             now = self.clock()
             if result.status == 304:
                 return SourceOutcome(
-                    source, True, self._next(source, now, result=result), result=result,
+                    source,
+                    True,
+                    self._next(source, now, result=result),
+                    result=result,
                     not_modified=True,
                 )
             parsed = await self._run_cpu(
@@ -146,16 +149,26 @@ class Poller:
         now = self.clock()
         failures = source.consecutive_failures + 1
         when = policy.next_poll(
-            now, interval=source.interval, ok=False, failures=failures,
-            retry_after=getattr(exc, "retry_after", None), cap=self.cap,
+            now,
+            interval=source.interval,
+            ok=False,
+            failures=failures,
+            retry_after=getattr(exc, "retry_after", None),
+            cap=self.cap,
         )
         message = str(exc) or exc.__class__.__name__
         return SourceOutcome(source, False, when, error=message)
 
     def _next(self, source: Source, now: datetime, *, result: FetchResult, ttl=None) -> datetime:
         return policy.next_poll(
-            now, interval=source.interval, ok=True, failures=0, max_age=result.max_age,
-            retry_after=result.retry_after, ttl=ttl, cap=self.cap,
+            now,
+            interval=source.interval,
+            ok=True,
+            failures=0,
+            max_age=result.max_age,
+            retry_after=result.retry_after,
+            ttl=ttl,
+            cap=self.cap,
         )
 
     async def _identify(
@@ -169,7 +182,8 @@ class Poller:
         candidates = [Candidate(story_key(e, key_mode), e, content_hash(e)) for e in entries]
         known = await self.store.stories.known(source.id, [c.key for c in candidates])
         work = [
-            c for c in candidates
+            c
+            for c in candidates
             if c.key not in known or (known[c.key][0] is not None and known[c.key][1] != c.hash)
         ]
         if source.last_success is None:
@@ -184,13 +198,17 @@ class Poller:
             if self.llm is not None:
                 await self._llm_condense(work)
         return SourceOutcome(
-            source, True, self._next(source, now, result=result, ttl=parsed.ttl), result=result,
-            key_mode=key_mode if key_mode != source.key_mode else None, candidates=work,
+            source,
+            True,
+            self._next(source, now, result=result, ttl=parsed.ttl),
+            result=result,
+            key_mode=key_mode if key_mode != source.key_mode else None,
+            candidates=work,
             warning=parsed.warning,
         )
 
     async def _llm_condense(self, work: Sequence[Candidate]) -> None:
-        """Replace the extractive result by the model's, where it answers well (cached by content)."""
+        """Use the model's result where it answers well; cached by content."""
         assert self.llm is not None
         for cand in work:
             if cand.condensed is None or not cand.text:
@@ -199,7 +217,9 @@ class Poller:
             cached = await self.store.outbox.llm_cached(key)
             if cached is not None:
                 data = json.loads(cached)
-                cand.condensed = Condensed(cand.condensed.headline, data["lead"], tuple(data["points"]))
+                cand.condensed = Condensed(
+                    cand.condensed.headline, data["lead"], tuple(data["points"])
+                )
                 cand.topics = tuple(data["topics"]) or cand.topics
                 continue
             condensed, topics = await self.llm.condense(
@@ -211,8 +231,13 @@ class Poller:
             cand.topics = topics[:3] or cand.topics
             await self.store.outbox.llm_store(
                 key,
-                json.dumps({"lead": condensed.lead, "points": list(condensed.points),
-                            "topics": list(topics)}),
+                json.dumps(
+                    {
+                        "lead": condensed.lead,
+                        "points": list(condensed.points),
+                        "topics": list(topics),
+                    }
+                ),
                 self.clock(),
             )
 
@@ -266,17 +291,30 @@ class Poller:
                     r = out.result
                     moved = r.permanent_url if r and r.permanent_url != out.source.url else None
                     etag = r.etag if r and r.status == 200 else out.source.etag
-                    modified = r.last_modified if r and r.status == 200 else out.source.last_modified
+                    modified = (
+                        r.last_modified if r and r.status == 200 else out.source.last_modified
+                    )
                     await self.store.sources.record_result(
-                        out.source.id, now=now, next_poll=out.next_poll, ok=True, etag=etag,
-                        last_modified=modified, new_url=moved, key_mode=out.key_mode, db=db,
+                        out.source.id,
+                        now=now,
+                        next_poll=out.next_poll,
+                        ok=True,
+                        etag=etag,
+                        last_modified=modified,
+                        new_url=moved,
+                        key_mode=out.key_mode,
+                        db=db,
                     )
                 else:
                     totals["failed"] += 1
                     totals["failures"].append((out.source.name or out.source.url, out.error or ""))
                     await self.store.sources.record_result(
-                        out.source.id, now=now, next_poll=out.next_poll, ok=False,
-                        error=out.error, db=db,
+                        out.source.id,
+                        now=now,
+                        next_poll=out.next_poll,
+                        ok=False,
+                        error=out.error,
+                        db=db,
                     )
 
 

@@ -16,7 +16,9 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.news.errors import NewsError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-EXAMPLES = "instant, hourly, daily 08:00, weekdays 08:00, weekly mon 08:00, or cron like '0 8 * * 1-5'"
+EXAMPLES = (
+    "instant, hourly, daily 08:00, weekdays 08:00, weekly mon 08:00, or cron like '0 8 * * 1-5'"
+)
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -107,8 +109,12 @@ def parse_schedule(text: str, timezone: str = "UTC") -> Schedule:
         try:
             minute, hour, day, month, dow = words
             trigger = CronTrigger(
-                minute=minute, hour=hour, day=day, month=month,
-                day_of_week=_cron_weekdays(dow), timezone=tz,
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=_cron_weekdays(dow),
+                timezone=tz,
             )
         except ValueError as exc:
             raise ScheduleError(f"{text!r} is not a valid cron expression ({exc})") from None

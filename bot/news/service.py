@@ -120,8 +120,9 @@ class NewsService:
         if config.llm.enabled and llm_session is not None:
             # the model endpoint is the admin's own choice (often a local Ollama), so it goes
             # through its own plain session rather than the feed fetcher's private-network guard
-            llm = LLMCondenser(llm_session, LLMSettings(**dataclasses.asdict(config.llm)),
-                               self.topic_names)
+            llm = LLMCondenser(
+                llm_session, LLMSettings(**dataclasses.asdict(config.llm)), self.topic_names
+            )
         self.poller = Poller(
             store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock, llm=llm
         )
@@ -147,8 +148,13 @@ class NewsService:
             )
             llm_session = aiohttp.ClientSession() if config.llm.enabled else None
             service = cls(
-                config, store, Fetcher(session, settings), tagger=tagger, clock=clock,
-                session=owned, llm_session=llm_session,
+                config,
+                store,
+                Fetcher(session, settings),
+                tagger=tagger,
+                clock=clock,
+                session=owned,
+                llm_session=llm_session,
             )
             if sync:
                 await service.sync_config()
@@ -177,15 +183,24 @@ class NewsService:
         for sc in wanted:
             url = canonical_url(sc.url) or sc.url
             await self.store.sources.add(
-                url=url, name=sc.name or _host_name(url),
-                interval=sc.interval or cfg.fetch.default_interval, backfill=sc.backfill,
-                full_text=sc.full_text, scope=GLOBAL, now=now, from_config=True,
+                url=url,
+                name=sc.name or _host_name(url),
+                interval=sc.interval or cfg.fetch.default_interval,
+                backfill=sc.backfill,
+                full_text=sc.full_text,
+                scope=GLOBAL,
+                now=now,
+                from_config=True,
             )
         await self.store.sources.unsync_config([canonical_url(s.url) or s.url for s in wanted])
         await self.store.outbox.sync_config(
             [
-                {"webhook_url": str(s.webhook_url), "schedule": s.schedule,
-                 "timezone": s.timezone, "topics": tuple(s.topics)}
+                {
+                    "webhook_url": str(s.webhook_url),
+                    "schedule": s.schedule,
+                    "timezone": s.timezone,
+                    "topics": tuple(s.topics),
+                }
                 for s in cfg.subscriptions
             ],
             now,
@@ -203,13 +218,17 @@ class NewsService:
         backfill: int = 0,
         full_text: bool = False,
     ) -> AddedSource:
-        """Fetch the URL once to confirm it is a feed (or a page naming one), then add and ingest it."""
+        """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it."""
         feed_url, result, parsed, note = await self._resolve_feed(url)
         existing = await self.store.sources.by_url(feed_url)
         source, created = await self.store.sources.add(
-            url=feed_url, name=(name or parsed.title or _host_name(feed_url)).strip()[:100],
-            interval=interval or self.config.fetch.default_interval, backfill=backfill,
-            full_text=full_text, scope=scope, now=self.clock(),
+            url=feed_url,
+            name=(name or parsed.title or _host_name(feed_url)).strip()[:100],
+            interval=interval or self.config.fetch.default_interval,
+            backfill=backfill,
+            full_text=full_text,
+            scope=scope,
+            now=self.clock(),
         )
         report = PollReport()
         if created or existing is None:
@@ -236,7 +255,7 @@ class NewsService:
             links = find_feed_links(result.body, result.url)
             if not links:
                 raise NotAFeedError(
-                    f"{clean} is a web page, and it names no feed (no <link rel=\"alternate\">)"
+                    f'{clean} is a web page, and it names no feed (no <link rel="alternate">)'
                 ) from None
         errors = []
         for link in links[:3]:
@@ -264,10 +283,18 @@ class NewsService:
         now = self.clock()
         stories = [
             Story(
-                id=0, source_id=0, source_name=parsed.title or _host_name(feed_url),
-                url=c.entry.link, title=c.entry.title, published=c.entry.published,
-                first_seen=now, headline=c.condensed.headline, lead=c.condensed.lead,
-                points=c.condensed.points, topics=c.topics, image=c.entry.image,
+                id=0,
+                source_id=0,
+                source_name=parsed.title or _host_name(feed_url),
+                url=c.entry.link,
+                title=c.entry.title,
+                published=c.entry.published,
+                first_seen=now,
+                headline=c.condensed.headline,
+                lead=c.condensed.lead,
+                points=c.condensed.points,
+                topics=c.topics,
+                image=c.entry.image,
             )
             for c in cands
             if c.condensed is not None
@@ -298,9 +325,13 @@ class NewsService:
                 continue
             try:
                 source, _ = await self.store.sources.add(
-                    url=url, name=feed.title or _host_name(url),
-                    interval=self.config.fetch.default_interval, backfill=0, full_text=False,
-                    scope=scope, now=self.clock(),
+                    url=url,
+                    name=feed.title or _host_name(url),
+                    interval=self.config.fetch.default_interval,
+                    backfill=0,
+                    full_text=False,
+                    scope=scope,
+                    now=self.clock(),
                 )
             except NewsError as exc:
                 skipped.append((feed.url, str(exc)))
@@ -337,8 +368,11 @@ class NewsService:
         removed = await self.prune()
         await self.store.outbox.set_meta(PRUNE_KEY, str(to_ts(now)))
         if removed:
-            log.info("retention: removed %d stories older than %d days", removed,
-                     self.config.storage.retention_days)
+            log.info(
+                "retention: removed %d stories older than %d days",
+                removed,
+                self.config.storage.retention_days,
+            )
 
     async def stale(self, *, scope: str | None = None) -> bool:
         return bool(await self.store.sources.due(self.clock(), scope))
@@ -352,9 +386,11 @@ class NewsService:
 
         def item(r) -> ClusterItem:
             return ClusterItem(
-                id=r["id"], source_id=r["source_id"],
+                id=r["id"],
+                source_id=r["source_id"],
                 published=datetime.fromtimestamp(r["published"], UTC),
-                text=f"{r['headline']} {r['lead']}", cluster_id=r["cluster_id"],
+                text=f"{r['headline']} {r['lead']}",
+                cluster_id=r["cluster_id"],
             )
 
         new = [item(r) for r in rows if r["id"] in new_set]
@@ -394,7 +430,7 @@ class NewsService:
         found = await self.store.stories.search(
             query, scope=scope, since=start, topics=topics, limit=limit, offset=offset
         )
-        return await self.store.stories._with_outlets(found)  # noqa: SLF001
+        return await self.store.stories._with_outlets(found)
 
     async def stories(
         self,
@@ -430,7 +466,9 @@ class NewsService:
         limit = limit or self.config.digest.limit
         wanted, query = self._resolve_topics(topics)
         notice = None
-        stories = await self._select(scope, wanted, query, now - since, exclude_posted_to, announce_only)
+        stories = await self._select(
+            scope, wanted, query, now - since, exclude_posted_to, announce_only
+        )
         if not stories and widen and since < timedelta(days=7):
             stories = await self._select(
                 scope, wanted, query, now - timedelta(days=7), exclude_posted_to, announce_only
@@ -444,8 +482,14 @@ class NewsService:
         if query:
             title += f" · “{query}”"
         return arrange_digest(
-            pick_representatives(stories), topics=self.topics, now=now, since=now - since,
-            limit=limit, wanted_topics=wanted, title=title, notice=notice,
+            pick_representatives(stories),
+            topics=self.topics,
+            now=now,
+            since=now - since,
+            limit=limit,
+            wanted_topics=wanted,
+            title=title,
+            notice=notice,
         )
 
     async def _select(self, scope, wanted, query, start, exclude, announce_only) -> list[Story]:
@@ -453,10 +497,14 @@ class NewsService:
             found = await self.store.stories.search(
                 query, scope=scope, since=start, topics=wanted, limit=200
             )
-            return await self.store.stories._with_outlets(found)  # noqa: SLF001
+            return await self.store.stories._with_outlets(found)
         return await self.store.stories.recent(
-            scope=scope, since=start, topics=wanted, exclude_target=exclude,
-            announce_only=announce_only, limit=2000,
+            scope=scope,
+            since=start,
+            topics=wanted,
+            exclude_target=exclude,
+            announce_only=announce_only,
+            limit=2000,
         )
 
     async def topic_counts(
@@ -510,14 +558,17 @@ class NewsService:
         parse_schedule(schedule, timezone)  # raises ScheduleError with a sentence
         unknown = [t for t in topics if t not in self.topic_names]
         if unknown:
-            raise NewsError(
-                f"unknown topic {unknown[0]!r}; topics: {', '.join(self.topic_names)}"
-            )
+            raise NewsError(f"unknown topic {unknown[0]!r}; topics: {', '.join(self.topic_names)}")
         if webhook_url is not None and not webhook_url.startswith("https://"):
             raise NewsError("a webhook URL starts with https://")
         return await self.store.outbox.subscribe(
-            scope=scope, channel_id=channel_id, webhook_url=webhook_url, topics=topics,
-            schedule=schedule, timezone=timezone, now=self.clock(),
+            scope=scope,
+            channel_id=channel_id,
+            webhook_url=webhook_url,
+            topics=topics,
+            schedule=schedule,
+            timezone=timezone,
+            now=self.clock(),
         )
 
     async def unsubscribe(self, scope: str, subscription_id: int) -> bool:
@@ -527,13 +578,17 @@ class NewsService:
         return await self.store.outbox.subscriptions(scope)
 
     async def subscription_digest(self, sub: Subscription) -> Digest:
-        """What a subscription would post now: stories its target has not had, none from backlogs."""
+        """What a subscription would post now: stories its target has not had, no backlog."""
         now = self.clock()
         since = now - sub.last_run if sub.last_run else timedelta(hours=24)
         since = min(max(since, timedelta(hours=24)), timedelta(days=7))
         return await self.digest(
-            scope=sub.scope if sub.scope != GLOBAL else None, topics=sub.topics, since=since,
-            exclude_posted_to=sub.target, announce_only=True, widen=False,
+            scope=sub.scope if sub.scope != GLOBAL else None,
+            topics=sub.topics,
+            since=since,
+            exclude_posted_to=sub.target,
+            announce_only=True,
+            widen=False,
         )
 
     async def enqueue_delivery(
@@ -541,8 +596,11 @@ class NewsService:
     ) -> Delivery:
         clusters = [s.cluster_id or s.id for s in digest.stories]
         return await self.store.outbox.enqueue(
-            subscription_id=sub.id if sub else None, target=target, cluster_ids=clusters,
-            payloads=payloads, now=self.clock(),
+            subscription_id=sub.id if sub else None,
+            target=target,
+            cluster_ids=clusters,
+            payloads=payloads,
+            now=self.clock(),
         )
 
     async def pending_deliveries(self) -> list[Delivery]:

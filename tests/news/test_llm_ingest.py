@@ -26,7 +26,7 @@ async def _model_server(answer) -> tuple[web.AppRunner, str, list]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+    port = site._server.sockets[0].getsockname()[1]
     return runner, f"http://127.0.0.1:{port}/v1", calls
 
 
@@ -35,11 +35,13 @@ async def _service(tmp_path, clock, base_url) -> NewsService:
     return await NewsService.open(config, clock=clock)
 
 
-GOOD = json.dumps({
-    "lead": "Regulators fined the company for breaking the new rules.",
-    "points": ["The fine is the first under the law.", "The company says it will appeal."],
-    "topics": ["regulation"],
-})
+GOOD = json.dumps(
+    {
+        "lead": "Regulators fined the company for breaking the new rules.",
+        "points": ["The fine is the first under the law.", "The company says it will appeal."],
+        "topics": ["regulation"],
+    }
+)
 
 
 async def test_model_answer_is_used_and_cached(tmp_path, clock, feed_server) -> None:
@@ -50,7 +52,10 @@ async def test_model_answer_is_used_and_cached(tmp_path, clock, feed_server) -> 
         await service.add_source(feed_server.url("/feed.xml"))
         [story] = await service.stories(since=timedelta(days=30))
         assert story.lead == "Regulators fined the company for breaking the new rules."
-        assert story.points == ("The fine is the first under the law.", "The company says it will appeal.")
+        assert story.points == (
+            "The fine is the first under the law.",
+            "The company says it will appeal.",
+        )
         assert story.topics == ("regulation",)
         # the same story text from another feed: answered from the cache, not the model
         feed_server.add("/other.xml", rss([item(1, link="https://other.example/1", guid="x")]))
@@ -62,7 +67,9 @@ async def test_model_answer_is_used_and_cached(tmp_path, clock, feed_server) -> 
 
 
 async def test_bad_model_answers_fall_back_to_extractive(tmp_path, clock, feed_server) -> None:
-    answers = iter(["not json at all", json.dumps({"lead": "@everyone look", "points": [], "topics": []})])
+    answers = iter(
+        ["not json at all", json.dumps({"lead": "@everyone look", "points": [], "topics": []})]
+    )
     runner, base, calls = await _model_server(lambda body: next(answers))
     service = await _service(tmp_path, clock, base)
     try:

@@ -23,7 +23,10 @@ async def _stories(service: NewsService) -> list:
 
 async def _announceable(service: NewsService, target: str = "channel:1") -> list:
     digest = await service.digest(
-        since=timedelta(days=30), exclude_posted_to=target, announce_only=True, widen=False,
+        since=timedelta(days=30),
+        exclude_posted_to=target,
+        announce_only=True,
+        widen=False,
         limit=50,
     )
     return list(digest.stories)
@@ -43,7 +46,8 @@ async def test_backfill_announces_only_the_newest(service, feed_server) -> None:
     await service.add_source(feed_server.url("/feed.xml"), backfill=2)
     announced = await _announceable(service)
     assert sorted(s.url for s in announced) == [
-        "https://news.example/story/1", "https://news.example/story/2",
+        "https://news.example/story/1",
+        "https://news.example/story/2",
     ]
 
 
@@ -61,8 +65,10 @@ async def test_redated_and_reordered_items_are_not_new(service, feed_server, clo
     items = [item(n) for n in range(1, 5)]
     feed_server.add("/feed.xml", rss(items))
     await service.add_source(feed_server.url("/feed.xml"))
-    redated = [Item(i.title, i.link, i.guid, i.description, i.published + timedelta(days=2))
-               for i in reversed(items)]
+    redated = [
+        Item(i.title, i.link, i.guid, i.description, i.published + timedelta(days=2))
+        for i in reversed(items)
+    ]
     feed_server.add("/feed.xml", rss(redated))
     clock.advance(timedelta(hours=3))
     report = await service.poll(due_only=False)
@@ -97,11 +103,16 @@ async def test_unreliable_guids_fall_back_to_link_keys(service, feed_server, clo
 
 
 async def test_same_canonical_url_from_two_sources_is_one_story(service, feed_server) -> None:
-    feed_server.add("/a.xml", rss([item(1, link="https://news.example/story/1?utm_source=a")],
-                                  title="Outlet A"))
-    feed_server.add("/b.xml", rss([item(1, guid="other-guid",
-                                        link="https://NEWS.example/story/1?fbclid=x#top")],
-                                  title="Outlet B"))
+    feed_server.add(
+        "/a.xml", rss([item(1, link="https://news.example/story/1?utm_source=a")], title="Outlet A")
+    )
+    feed_server.add(
+        "/b.xml",
+        rss(
+            [item(1, guid="other-guid", link="https://NEWS.example/story/1?fbclid=x#top")],
+            title="Outlet B",
+        ),
+    )
     await service.add_source(feed_server.url("/a.xml"))
     await service.add_source(feed_server.url("/b.xml"))
     stories = await _stories(service)
@@ -178,8 +189,10 @@ async def test_permanent_redirect_updates_the_stored_url(service, feed_server, c
 
 
 async def test_html_page_uses_the_feed_it_names(service, feed_server) -> None:
-    page = (f'<html><head><link rel="alternate" type="application/rss+xml" '
-            f'href="{feed_server.url("/feed.xml")}"></head><body>Hi</body></html>').encode()
+    page = (
+        f'<html><head><link rel="alternate" type="application/rss+xml" '
+        f'href="{feed_server.url("/feed.xml")}"></head><body>Hi</body></html>'
+    ).encode()
     feed_server.add("/", page, content_type="text/html")
     feed_server.add("/feed.xml", rss([item(1)]))
     added = await service.add_source(feed_server.url("/"))
@@ -203,8 +216,21 @@ async def test_adding_twice_is_refused(service, feed_server) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['"', 'story"', "NEAR(story number)", "title:story", "story OR", "AND", "*", "story*",
-     "'; DROP TABLE stories; --", "^story", "story -number", "(((", "story + number"],
+    [
+        '"',
+        'story"',
+        "NEAR(story number)",
+        "title:story",
+        "story OR",
+        "AND",
+        "*",
+        "story*",
+        "'; DROP TABLE stories; --",
+        "^story",
+        "story -number",
+        "(((",
+        "story + number",
+    ],
 )
 async def test_hostile_search_queries_are_safe(service, feed_server, query) -> None:
     feed_server.add("/feed.xml", rss([item(n) for n in range(1, 4)]))
@@ -219,10 +245,15 @@ async def test_hostile_search_queries_are_safe(service, feed_server, query) -> N
 
 
 async def test_search_ranks_title_matches_first(service, feed_server) -> None:
-    feed_server.add("/feed.xml", rss([
-        item(1, title="Quarterly report", description="<p>Mentions open weights once.</p>"),
-        item(2, title="Open weights model released", description="<p>A release.</p>"),
-    ]))
+    feed_server.add(
+        "/feed.xml",
+        rss(
+            [
+                item(1, title="Quarterly report", description="<p>Mentions open weights once.</p>"),
+                item(2, title="Open weights model released", description="<p>A release.</p>"),
+            ]
+        ),
+    )
     await service.add_source(feed_server.url("/feed.xml"))
     results = await service.search("open weights")
     assert [r.url for r in results][:1] == ["https://news.example/story/2"]
@@ -234,11 +265,15 @@ async def test_guilds_see_and_remove_only_their_own_sources(service, feed_server
     feed_server.add("/g.xml", rss([item(2)], title="Global feed"))
     await service.add_source(feed_server.url("/a.xml"), scope="guild:1")
     await service.add_source(feed_server.url("/g.xml"), scope=GLOBAL)
-    assert {s.name for s in await service.list_sources(scope="guild:1")} == {"Guild A feed", "Global feed"}
+    assert {s.name for s in await service.list_sources(scope="guild:1")} == {
+        "Guild A feed",
+        "Global feed",
+    }
     assert {s.name for s in await service.list_sources(scope="guild:2")} == {"Global feed"}
     assert await service.search("story", scope="guild:2") != []
     assert {s.url for s in await service.search("story", scope="guild:2")} == {
-        "https://news.example/story/2"}
+        "https://news.example/story/2"
+    }
     with pytest.raises(NewsError):
         await service.remove_source("Guild A feed", scope="guild:2")
     with pytest.raises(NewsError, match="configuration"):
@@ -247,7 +282,9 @@ async def test_guilds_see_and_remove_only_their_own_sources(service, feed_server
     assert {s.name for s in await service.list_sources()} == {"Global feed"}
 
 
-async def test_shared_source_is_fetched_once_and_survives_one_owner_leaving(service, feed_server) -> None:
+async def test_shared_source_is_fetched_once_and_survives_one_owner_leaving(
+    service, feed_server
+) -> None:
     feed_server.add("/a.xml", rss([item(1)]))
     await service.add_source(feed_server.url("/a.xml"), scope="guild:1")
     await service.add_source(feed_server.url("/a.xml"), scope="guild:2")
@@ -259,11 +296,11 @@ async def test_shared_source_is_fetched_once_and_survives_one_owner_leaving(serv
 
 async def test_opml_round_trip(service, feed_server) -> None:
     opml = (
-        '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
-        '<outline text="Folder"><outline type="rss" text="One" xmlUrl="https://one.example/feed"/>'
-        '<outline type="rss" text="Two" xmlUrl="https://two.example/rss"/></outline>'
-        '<outline type="rss" text="Bad" xmlUrl="ftp://three.example/"/></body></opml>'
-    ).encode()
+        b'<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
+        b'<outline text="Folder"><outline type="rss" text="One" xmlUrl="https://one.example/feed"/>'
+        b'<outline type="rss" text="Two" xmlUrl="https://two.example/rss"/></outline>'
+        b'<outline type="rss" text="Bad" xmlUrl="ftp://three.example/"/></body></opml>'
+    )
     report = await service.import_opml(opml)
     assert [s.name for s in report.added] == ["One", "Two"]
     assert report.skipped[0][0] == "ftp://three.example/"
@@ -289,7 +326,8 @@ async def test_one_story_under_two_urls_in_one_feed_is_stored_once(service, feed
     feed_server.add("/feed.xml", rss([item(1), twin, item(2)]))
     await service.add_source(feed_server.url("/feed.xml"))
     assert sorted(s.url for s in await _stories(service)) == [
-        "https://news.example/story/1", "https://news.example/story/2",
+        "https://news.example/story/1",
+        "https://news.example/story/2",
     ]
 
 

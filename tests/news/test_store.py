@@ -33,10 +33,12 @@ async def test_older_schema_is_upgraded_in_place_keeping_its_data(tmp_path) -> N
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
-        "INSERT INTO sources (url, name, interval_s, created) VALUES ('https://a.example/feed', 'A', 60, 0)"
+        "INSERT INTO sources (url, name, interval_s, created)"
+        " VALUES ('https://a.example/feed', 'A', 60, 0)"
     )
     conn.execute(
-        "INSERT INTO stories (source_id, title, published, first_seen, cluster_id) VALUES (1, 'Kept', 0, 0, 1)"
+        "INSERT INTO stories (source_id, title, published, first_seen, cluster_id)"
+        " VALUES (1, 'Kept', 0, 0, 1)"
     )
     conn.commit()
     conn.close()

@@ -63,6 +63,6 @@ class Store:
 
         try:
             # aiosqlite runs callables on its own thread with the underlying connection
-            await self.db._execute(copy, self.db._conn)  # noqa: SLF001
+            await self.db._execute(copy, self.db._conn)
         except sqlite3.Error as exc:
             raise StoreError(f"backup to {target} failed: {exc}") from None

@@ -36,7 +36,9 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the folder for the database {path}: {exc.strerror}")
+            raise StoreError(
+                f"cannot create the folder for the database {path}: {exc.strerror}"
+            ) from None
     try:
         db = await aiosqlite.connect(str(path), isolation_level=None)
     except sqlite3.Error as exc:

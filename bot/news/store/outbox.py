@@ -30,7 +30,7 @@ class Subscription:
 
     @property
     def target(self) -> str:
-        """Where stories go: 'channel:<id>' or 'webhook:<subscription id>' (the posted ledger key)."""
+        """Where stories go: 'channel:<id>' or 'webhook:<subscription id>' (the ledger key)."""
         return f"channel:{self.channel_id}" if self.channel_id else f"webhook:{self.id}"
 
 
@@ -107,8 +107,17 @@ class Outbox:
             cur = await db.execute(
                 "INSERT INTO subscriptions (scope, channel_id, webhook_url, topics, schedule,"
                 " timezone, created, last_run, from_config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (scope, channel_id, webhook_url, json.dumps(list(topics)), schedule, timezone,
-                 to_ts(now), to_ts(now), int(from_config)),
+                (
+                    scope,
+                    channel_id,
+                    webhook_url,
+                    json.dumps(list(topics)),
+                    schedule,
+                    timezone,
+                    to_ts(now),
+                    to_ts(now),
+                    int(from_config),
+                ),
             )
             return await self._get(db, cur.lastrowid)
 
@@ -155,7 +164,9 @@ class Outbox:
     async def sync_config(self, wanted: Sequence[dict], now: datetime) -> None:
         """Make the config's webhook subscriptions exist exactly once each."""
         current = [s for s in await self.subscriptions("global") if s.from_config]
-        keys = {(w["webhook_url"], w["schedule"], w["timezone"], tuple(w["topics"])) for w in wanted}
+        keys = {
+            (w["webhook_url"], w["schedule"], w["timezone"], tuple(w["topics"])) for w in wanted
+        }
         for sub in current:
             if (sub.webhook_url, sub.schedule, sub.timezone, sub.topics) not in keys:
                 async with self._lock:
@@ -164,7 +175,9 @@ class Outbox:
         for w in wanted:
             key = (w["webhook_url"], w["schedule"], w["timezone"], tuple(w["topics"]))
             if key not in have:
-                await self.subscribe(scope="global", channel_id=None, from_config=True, now=now, **w)
+                await self.subscribe(
+                    scope="global", channel_id=None, from_config=True, now=now, **w
+                )
 
     # ------------------------------------------------------------------ deliveries
 
@@ -188,7 +201,12 @@ class Outbox:
             await db.executemany(
                 "INSERT INTO delivery_parts (delivery_id, seq, payload, nonce) VALUES (?, ?, ?, ?)",
                 [
-                    (delivery_id, seq, json.dumps(p), f"bb{delivery_id}.{seq}.{secrets.token_hex(4)}")
+                    (
+                        delivery_id,
+                        seq,
+                        json.dumps(p),
+                        f"bb{delivery_id}.{seq}.{secrets.token_hex(4)}",
+                    )
                     for seq, p in enumerate(payloads)
                 ],
             )
@@ -206,10 +224,12 @@ class Outbox:
             " ORDER BY seq",
             (delivery_id,),
         ) as cur:
-            parts = tuple([
-                DeliveryPart(r["seq"], json.loads(r["payload"]), r["nonce"], r["message_id"])
-                async for r in cur
-            ])
+            parts = tuple(
+                [
+                    DeliveryPart(r["seq"], json.loads(r["payload"]), r["nonce"], r["message_id"])
+                    async for r in cur
+                ]
+            )
         return Delivery(
             id=row["id"],
             subscription_id=row["subscription_id"],

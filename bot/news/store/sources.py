@@ -65,7 +65,9 @@ class SourceTable:
         return _source(row, row["n"]) if row else None
 
     async def by_url(self, url: str) -> Source | None:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM sources s WHERE s.url = ?", (url,)) as cur:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM sources s WHERE s.url = ?", (url,)
+        ) as cur:
             row = await cur.fetchone()
         return _source(row) if row else None
 
@@ -93,7 +95,9 @@ class SourceTable:
         for source in await self.list(scope, with_counts=False):
             if ref in (str(source.id), source.url) or ref.lower() == source.name.lower():
                 return source
-        raise SourceNotFoundError(f"no source {ref!r} here; `sources list` shows their ids and names")
+        raise SourceNotFoundError(
+            f"no source {ref!r} here; `sources list` shows their ids and names"
+        )
 
     async def add(
         self,
@@ -114,10 +118,18 @@ class SourceTable:
             created = row is None
             if created:
                 cur = await db.execute(
-                    "INSERT INTO sources (url, name, interval_s, backfill, full_text, created, next_poll)"
+                    "INSERT INTO sources"
+                    " (url, name, interval_s, backfill, full_text, created, next_poll)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (url, name, int(interval.total_seconds()), backfill, int(full_text),
-                     to_ts(now), to_ts(now)),
+                    (
+                        url,
+                        name,
+                        int(interval.total_seconds()),
+                        backfill,
+                        int(full_text),
+                        to_ts(now),
+                        to_ts(now),
+                    ),
                 )
                 source_id = cur.lastrowid
             else:
@@ -136,8 +148,9 @@ class SourceTable:
                         (name, int(interval.total_seconds()), backfill, int(full_text), source_id),
                     )
             await db.execute(
-                "INSERT INTO source_scopes (source_id, scope, from_config, added) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (source_id, scope) DO UPDATE SET from_config = max(from_config, excluded.from_config)",
+                "INSERT INTO source_scopes (source_id, scope, from_config, added)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (source_id, scope)"
+                " DO UPDATE SET from_config = max(from_config, excluded.from_config)",
                 (source_id, scope, int(from_config), to_ts(now)),
             )
         source = await self.get(source_id)
@@ -168,7 +181,8 @@ class SourceTable:
         """Remove config ownership from sources no longer in the config; returns how many."""
         async with self._db.execute(
             "SELECT s.id, s.url FROM sources s JOIN source_scopes c ON c.source_id = s.id"
-            " WHERE c.scope = ? AND c.from_config = 1", (GLOBAL,)
+            " WHERE c.scope = ? AND c.from_config = 1",
+            (GLOBAL,),
         ) as cur:
             stale = [r["id"] async for r in cur if r["url"] not in set(keep_urls)]
         for source_id in stale:
@@ -200,7 +214,15 @@ class SourceTable:
                 "UPDATE sources SET last_polled = ?, last_success = ?, last_error = NULL,"
                 " consecutive_failures = 0, next_poll = ?, etag = ?, last_modified = ?,"
                 " key_mode = coalesce(?, key_mode) WHERE id = ?",
-                (to_ts(now), to_ts(now), to_ts(next_poll), etag, last_modified, key_mode, source_id),
+                (
+                    to_ts(now),
+                    to_ts(now),
+                    to_ts(next_poll),
+                    etag,
+                    last_modified,
+                    key_mode,
+                    source_id,
+                ),
             )
             if new_url:
                 # a permanent redirect moves the feed; keep the old row if the new URL is taken

@@ -93,7 +93,7 @@ class StoryTable:
     # ------------------------------------------------------------------ identity
 
     async def known(self, source_id: int, keys: Sequence[str]) -> dict[str, tuple[int | None, str]]:
-        """key -> (story id or None for a tombstone, content hash) for keys the source gave before."""
+        """key -> (story id, or None for a tombstone; content hash) for keys seen before."""
         if not keys:
             return {}
         out: dict[str, tuple[int | None, str]] = {}
@@ -110,7 +110,11 @@ class StoryTable:
         return out
 
     async def ingest(
-        self, db: aiosqlite.Connection, source_id: int, candidates: Sequence[Candidate], now: datetime
+        self,
+        db: aiosqlite.Connection,
+        source_id: int,
+        candidates: Sequence[Candidate],
+        now: datetime,
     ) -> IngestOutcome:
         """Write a source's candidates inside the caller's transaction (the one writer).
 
@@ -168,13 +172,31 @@ class StoryTable:
                 continue
             next_id += 1
             e, cd = cand.entry, cand.condensed or Condensed(cand.entry.title, "")
-            story_rows.append((
-                next_id, source_id, link, e.guid, e.title, to_ts(e.published), to_ts(e.updated),
-                int(e.date_estimated), stamp, e.author, e.content_html, cand.text,
-                json.dumps(list(e.categories)), e.image, cd.headline, cd.lead,
-                json.dumps(list(cd.points)), json.dumps(list(cand.topics)), cand.hash, next_id,
-                int(cand.backlog),
-            ))
+            story_rows.append(
+                (
+                    next_id,
+                    source_id,
+                    link,
+                    e.guid,
+                    e.title,
+                    to_ts(e.published),
+                    to_ts(e.updated),
+                    int(e.date_estimated),
+                    stamp,
+                    e.author,
+                    e.content_html,
+                    cand.text,
+                    json.dumps(list(e.categories)),
+                    e.image,
+                    cd.headline,
+                    cd.lead,
+                    json.dumps(list(cd.points)),
+                    json.dumps(list(cand.topics)),
+                    cand.hash,
+                    next_id,
+                    int(cand.backlog),
+                )
+            )
             key_rows.append((source_id, cand.key, next_id))
             topic_rows.extend((t, next_id, r) for r, t in enumerate(cand.topics))
             if link:
@@ -188,10 +210,21 @@ class StoryTable:
             if story_id is None or digest == cand.hash or cand.condensed is None:
                 continue
             e, cd = cand.entry, cand.condensed
-            edits.append((
-                e.title, e.content_html, cand.text, cd.headline, cd.lead, json.dumps(list(cd.points)),
-                json.dumps(list(cand.topics)), cand.hash, to_ts(e.updated or now), e.image, story_id,
-            ))
+            edits.append(
+                (
+                    e.title,
+                    e.content_html,
+                    cand.text,
+                    cd.headline,
+                    cd.lead,
+                    json.dumps(list(cd.points)),
+                    json.dumps(list(cand.topics)),
+                    cand.hash,
+                    to_ts(e.updated or now),
+                    e.image,
+                    story_id,
+                )
+            )
             outcome.updated_ids.append(story_id)
 
         if story_rows:
@@ -204,7 +237,8 @@ class StoryTable:
             )
         if key_rows:
             await db.executemany(
-                "INSERT OR IGNORE INTO story_keys (source_id, key, story_id) VALUES (?,?,?)", key_rows
+                "INSERT OR IGNORE INTO story_keys (source_id, key, story_id) VALUES (?,?,?)",
+                key_rows,
             )
         if topic_rows:
             await db.executemany(
@@ -237,7 +271,8 @@ class StoryTable:
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
             async with self._db.execute(
-                f"SELECT {_STORY_COLUMNS}{extra} FROM stories st JOIN sources so ON so.id = st.source_id"
+                f"SELECT {_STORY_COLUMNS}{extra} FROM stories st"
+                " JOIN sources so ON so.id = st.source_id"
                 f" WHERE st.id IN ({marks})",
                 chunk,
             ) as cur:
@@ -293,13 +328,17 @@ class StoryTable:
                 f" AND f.rowid > ? AND f.rowid <= ?{where}"
                 " ORDER BY bm25(stories_fts, 10.0, 1.0), f.rowid DESC LIMIT ?"
             )
-            async with self._db.execute(sql, (match, lower, upper, *args, wanted - len(ids))) as cur:
+            async with self._db.execute(
+                sql, (match, lower, upper, *args, wanted - len(ids))
+            ) as cur:
                 ids.extend([r[0] async for r in cur])
             upper = lower
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
-        return [_replace(s, snippet=make_snippet(s.text, words) or s.lead, text="") for s in stories]
+        return [
+            _replace(s, snippet=make_snippet(s.text, words) or s.lead, text="") for s in stories
+        ]
 
     async def recent(
         self,
@@ -330,7 +369,8 @@ class StoryTable:
         if exclude_target is not None:
             where += (
                 " AND st.cluster_id NOT IN (SELECT cluster_id FROM posted WHERE target = ?)"
-                " AND st.cluster_id NOT IN (SELECT value FROM deliveries d, json_each(d.cluster_ids)"
+                " AND st.cluster_id NOT IN (SELECT value FROM deliveries d,"
+                " json_each(d.cluster_ids)"
                 " WHERE d.target = ? AND d.status = 'pending')"
             )
             args = (*args, exclude_target, exclude_target)
