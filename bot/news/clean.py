@@ -13,7 +13,7 @@ tracking pixels, share bars, image credits, "The post ... appeared first on ..."
 
 lxml parses broken markup the way browsers do. Cleaning runs for every new story, so the
 text passes avoid Python's slow spots while giving exactly what the straightforward code
-would (``tests/news/test_clean_speed.py`` compares them): whitespace is tidied with
+would (``tests/news/test_text_fast_paths.py`` compares them): whitespace is tidied with
 ``str.replace`` rather than splitting into words, boilerplate triggers are looked for in
 ASCII-lower-cased bytes, and the line-anchored patterns are tried at line starts only.
 Plain text without markup skips the parser entirely.
