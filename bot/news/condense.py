@@ -103,7 +103,10 @@ def condense(title: str, text: str, *, max_points: int = 3) -> Condensed:
     if unframed != lead:  # "In this paper, we propose X" -> "We propose X"
         lead = "W" + unframed[1:]
     rest = [s for s in sentences if s.index != lead_sentence.index and not s.label]
+    # what the reader sees counts, not only the full sentences: a shortened text can repeat
     seen = [head_words, lead_sentence.words]
+    if lead != lead_sentence.text:
+        seen.append(content_words(lead))
     points = _pick_points(rest, seen, head_words, limit)
     return Condensed(headline=headline, lead=lead, points=tuple(points))
 
@@ -257,6 +260,11 @@ def _pick_points(
         text = s.text if len(s.text) <= POINT_LIMIT else shorten(s.text, POINT_LIMIT)
         if not text or (not s.bullet and s.few_words < 4 and not _unspaced(s.text[0])):
             continue
+        if text is not s.text:
+            shown = content_words(text)
+            if not shown or any(near_duplicate(shown, w) for w in seen):
+                continue
+            seen.append(shown)
         seen.append(s.words)
         chosen.append((s.index, text))
     chosen.sort()

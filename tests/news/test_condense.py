@@ -272,3 +272,14 @@ def test_shorten_never_cuts_inside_a_word(text: str, limit: int) -> None:
         stripped = text.strip()
         assert stripped.startswith(core)
         assert is_boundary(stripped, len(core))
+
+
+def test_a_shortened_point_never_repeats_the_lead() -> None:
+    # found by hypothesis: "0 0 0 aaaa…" shortened to "0 0 0…" repeated the lead "0 0. b 0."
+    text = "0 0. 0 0. b 0. 0 0 0 " + "a" * 200 + ". 0. 0. 0. "
+    c = condense("1", text, max_points=1)
+    pieces = [c.lead, *c.points]
+    words = [content_words(p) for p in pieces]
+    for i in range(len(words)):
+        for j in range(i + 1, len(words)):
+            assert not near_duplicate(words[i], words[j]), pieces
