@@ -143,19 +143,27 @@ def assign_clusters(
     index = _Index(window, df)
 
     cluster_of: dict[int, int] = {}  # item id -> cluster id, for everything seen
+    # the earliest story seen of each cluster: a cluster spans at most one window from its
+    # start, so similar stories cannot chain one "event" across days
+    started: dict[int, datetime] = {}
     # In time order, so that the latest postings of a term are the nearest in time.
     for pos in sorted(range(len(recent)), key=lambda p: (recent[p].published, recent[p].id)):
         item = recent[pos]
         index.add(item, vectors[pos])
-        cluster_of[item.id] = item.cluster_id if item.cluster_id is not None else item.id
+        cluster = item.cluster_id if item.cluster_id is not None else item.id
+        cluster_of[item.id] = cluster
+        started.setdefault(cluster, item.published)
 
     result: dict[int, int] = {}
     recent_ids = {item.id for item in recent}
     for pos in sorted(range(len(new)), key=lambda p: (new[p].published, new[p].id)):
         item, vec = new[pos], vectors[len(recent) + pos]
         match = index.best_match(item, vec, threshold)
+        if match is not None and item.published - started[cluster_of[match.id]] > window:
+            match = None  # that event began too long ago: this is a new one
         if match is None:
             cluster = item.cluster_id if item.cluster_id is not None else item.id
+            started.setdefault(cluster, item.published)
         else:
             cluster = cluster_of[match.id]
             if match.id in recent_ids and match.cluster_id is None:

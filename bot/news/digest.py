@@ -62,14 +62,13 @@ def pick_representatives(stories: Sequence[Story]) -> list[Story]:
     for members in groups.values():
         rep = max(members, key=_writing_quality)
         others = sorted((m for m in members if m is not rep), key=lambda m: (m.published, m.id))
-        names: list[str] = []
+        names: dict[str, None] = {}  # insertion-ordered set: big clusters stay linear
         for m in others:
-            for name in (m.source_name, *m.also_covered_by):
-                if name and name != rep.source_name and name not in names:
-                    names.append(name)
-        for name in rep.also_covered_by:
-            if name and name != rep.source_name and name not in names:
-                names.append(name)
+            names[m.source_name] = None
+            names.update(dict.fromkeys(m.also_covered_by))
+        names.update(dict.fromkeys(rep.also_covered_by))
+        names.pop(rep.source_name, None)
+        names.pop("", None)
         topics = rep.topics or next((m.topics for m in others if m.topics), ())
         out.append(replace(rep, also_covered_by=tuple(names), topics=topics))
     return out

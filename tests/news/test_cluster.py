@@ -118,3 +118,12 @@ def test_first_poll_of_many_stories_is_fast() -> None:
     assert time.process_time() - start < 4.0  # about 1 s measured; was over 15 s
     assert len(result) == 6000
     assert len(set(result.values())) < 0.5 * len(items)  # the retold events were grouped
+
+
+def test_a_cluster_spans_one_window_from_its_first_story() -> None:
+    # each story is like the one before, so without a bound they would chain for days
+    text = "Chipmaker unveils new accelerator for data centres at annual conference"
+    new = [item(1, 1, text, hours=0), item(2, 2, text, hours=30), item(3, 3, text, hours=60)]
+    result = assign_clusters(new, [])
+    assert result[1] == result[2] == 1
+    assert result[3] == 3  # 60 h after the event began: a story of its own

@@ -385,26 +385,25 @@ class StoryTable:
         return await self._with_outlets(stories)
 
     async def _with_outlets(self, stories: list[Story]) -> list[Story]:
+        """Fill ``also_covered_by``: the other outlets that carried each story's cluster."""
         clusters = {s.cluster_id for s in stories if s.cluster_id is not None}
         if not clusters:
             return stories
-        outlets: dict[int, list[tuple[int, str]]] = {}
+        outlets: dict[int, dict[int, str]] = {}  # cluster -> source id -> name, once each
         for chunk in _chunks(sorted(clusters), 500):
             marks = ",".join("?" * len(chunk))
             async with self._db.execute(
-                f"SELECT st.cluster_id, st.source_id, so.name FROM stories st"
+                f"SELECT DISTINCT st.cluster_id, st.source_id, so.name FROM stories st"
                 f" JOIN sources so ON so.id = st.source_id WHERE st.cluster_id IN ({marks})",
                 chunk,
             ) as cur:
                 async for cluster_id, source_id, name in cur:
-                    outlets.setdefault(cluster_id, []).append((source_id, name))
+                    outlets.setdefault(cluster_id, {})[source_id] = name
         out = []
         for s in stories:
-            names = []
-            for source_id, name in outlets.get(s.cluster_id, []):
-                if source_id != s.source_id and name not in names:
-                    names.append(name)
-            out.append(_replace(s, also_covered_by=tuple(names)))
+            names = outlets.get(s.cluster_id, {})
+            others = tuple(dict.fromkeys(n for i, n in names.items() if i != s.source_id))
+            out.append(_replace(s, also_covered_by=others) if others else s)
         return out
 
     async def topic_counts(self, *, scope: str | None, since: datetime) -> dict[str, int]:
