@@ -331,14 +331,15 @@ async def test_one_story_under_two_urls_in_one_feed_is_stored_once(service, feed
     ]
 
 
-async def test_search_pages_through_recency_tiers(service, feed_server, monkeypatch) -> None:
+async def test_search_ranks_only_the_newest_matches(service, feed_server, monkeypatch) -> None:
     from bot.news.store import stories as story_sql
 
-    monkeypatch.setattr(story_sql, "SEARCH_TIER", 2)  # force several tiers on a small store
+    monkeypatch.setattr(story_sql, "SEARCH_WINDOW", 3)
     feed_server.add("/feed.xml", rss([item(n, title=f"Chip story {n}") for n in range(1, 6)]))
     await service.add_source(feed_server.url("/feed.xml"))
-    first = await service.search("chip", limit=3)
-    rest = await service.search("chip", limit=3, offset=3)
+    first = await service.search("chip", limit=2)
+    rest = await service.search("chip", limit=2, offset=2)
     found = [s.url for s in first + rest]
-    assert len(found) == len(set(found)) == 5
+    # five stories match, but only the three stored last are ranked
+    assert len(found) == len(set(found)) == 3
     assert all(s.snippet for s in first + rest)

@@ -61,8 +61,8 @@ def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
     )
 
 
-#: how many of the newest stories one search ranking covers before it looks further back
-SEARCH_TIER = 20_000
+#: how many of the newest matching stories a search ranks
+SEARCH_WINDOW = 4_000
 
 #: a body at least this long, with the same title, is the same story under another URL;
 #: shorter ones ("Podcast", no text) are too generic to merge on
@@ -300,11 +300,11 @@ class StoryTable:
         limit: int = 20,
         offset: int = 0,
     ) -> list[Story]:
-        """BM25-ranked (title weighted 10x text) within recency tiers, newest tier first.
+        """BM25-ranked (title weighted 10x text) among the newest matches.
 
-        News search favours what is recent: the newest ``SEARCH_TIER`` stories are ranked
-        first, then older ones. Ranking every match of a common word across the whole store
-        would cost hundreds of milliseconds; a tier keeps each ranking small.
+        News search favours what is recent: only the newest ``SEARCH_WINDOW`` stories that
+        match are ranked. Ranking every match of a common word across the whole store would
+        cost hundreds of milliseconds; FTS5 walks its matches newest first and stops there.
         """
         match = fts_query(query)
         where, args = self._scope_filter(scope)
@@ -316,23 +316,15 @@ class StoryTable:
             where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
             args = (*args, *topics)
         source = "stories_fts f JOIN stories st ON st.id = f.rowid" if where else "stories_fts f"
-        async with self._db.execute("SELECT coalesce(max(id), 0) FROM stories") as cur:
-            (top,) = await cur.fetchone()
         wanted = limit + offset
-        ids: list[int] = []
-        upper = top
-        while upper > 0 and len(ids) < wanted:
-            lower = max(0, upper - SEARCH_TIER)
-            sql = (
-                f"SELECT f.rowid FROM {source} WHERE stories_fts MATCH ?"
-                f" AND f.rowid > ? AND f.rowid <= ?{where}"
-                " ORDER BY bm25(stories_fts, 10.0, 1.0), f.rowid DESC LIMIT ?"
-            )
-            async with self._db.execute(
-                sql, (match, lower, upper, *args, wanted - len(ids))
-            ) as cur:
-                ids.extend([r[0] async for r in cur])
-            upper = lower
+        sql = (
+            "SELECT id FROM ("
+            f" SELECT f.rowid AS id, bm25(stories_fts, 10.0, 1.0) AS score FROM {source}"
+            f" WHERE stories_fts MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
+            ") ORDER BY score, id DESC LIMIT ?"
+        )
+        async with self._db.execute(sql, (match, *args, SEARCH_WINDOW, wanted)) as cur:
+            ids = [r[0] async for r in cur]
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
