@@ -167,8 +167,8 @@ def _meta(story: Story, now: datetime, *, outlets: bool) -> str:
     ]
     if outlets:
         parts.append(shorten(outlets_note(story), 3 * SOURCE_MAX))
-    elif story.also_covered_by:
-        n = len(story.also_covered_by)
+    elif story.cluster_size > 1:
+        n = story.cluster_size - 1
         parts.append(f"+{n} outlet{'s' if n > 1 else ''}")
     return "-# " + " · ".join(p for p in parts if p)
 

@@ -113,9 +113,10 @@ def outlets_note(story: Story, *, names: int = 3) -> str:
     others = [n for n in (clean_text(o) for o in story.also_covered_by) if n]
     if not others:
         return ""
-    noun = "outlet" if len(others) == 1 else "outlets"
-    shown = ", ".join(others[:names]) + (", …" if len(others) > names else "")
-    return f"+{len(others)} {noun} ({shown})"
+    count = max(len(others), story.cluster_size - 1)
+    noun = "outlet" if count == 1 else "outlets"
+    shown = ", ".join(others[:names]) + (", …" if count > names else "")
+    return f"+{count} {noun} ({shown})"
 
 
 def _meta(story: Story, now: datetime) -> str:

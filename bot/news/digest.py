@@ -18,6 +18,8 @@ from bot.news.models import Digest, DigestSection, Story
 from bot.news.topics import Topic
 
 HALF_LIFE_HOURS = 12.0
+#: outlets named with a story (the rest are counted)
+NAMED_OUTLETS = 10
 #: rank bonus per doubling of the number of outlets (2 outlets = x2, 4 = x3)
 COVERAGE_WEIGHT = 1.0
 #: a story without any taxonomy topic ranks as if this much less relevant
@@ -69,8 +71,12 @@ def pick_representatives(stories: Sequence[Story]) -> list[Story]:
         names.update(dict.fromkeys(rep.also_covered_by))
         names.pop(rep.source_name, None)
         names.pop("", None)
+        count = max(len(names), rep.other_outlets, *(m.other_outlets for m in others))
+        names = dict.fromkeys(list(names)[:NAMED_OUTLETS])
         topics = rep.topics or next((m.topics for m in others if m.topics), ())
-        out.append(replace(rep, also_covered_by=tuple(names), topics=topics))
+        out.append(
+            replace(rep, also_covered_by=tuple(names), other_outlets=count, topics=topics)
+        )
     return out
 
 

@@ -137,13 +137,16 @@ class Story:
     author: str | None = None
     text: str = ""
     cluster_id: int | None = None
-    #: names of the other outlets that covered the same story (cluster members)
+    #: names of the other outlets that covered the same story (the first few, earliest first)
     also_covered_by: tuple[str, ...] = ()
+    #: how many other outlets covered it, named or not (a big event may have hundreds)
+    other_outlets: int = 0
     snippet: str = ""  # search highlight, when the story came from a search
 
     @property
     def cluster_size(self) -> int:
-        return 1 + len(self.also_covered_by)
+        """Outlets that covered the story, this one included."""
+        return 1 + max(self.other_outlets, len(self.also_covered_by))
 
 
 # --------------------------------------------------------------------------- digests

@@ -50,14 +50,18 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Regulation",
         "Laws, regulators, government policy and action, courts and lawsuits, export controls, "
         "copyright rulings.",
-        "regulation; regulator; regulators; regulate; regulating; legislation; lawmaker; law; "
+        "regulation; regulator; regulators; regulate; regulating; lawmaker; law; "
         "legislature; senate bill; assembly bill; signed a bill; passes a bill; bill would; "
         "executive order; lawsuit; sue; sues; sued; suing; court; judge; ruling; settlement; "
         "class action; antitrust; copyright; infringement; export controls; export control; "
         "sanctions; congress; senator; congressional; governor; white house; administration; "
         "Trump; Newsom; Pentagon; Department of Defense; Department of Justice; FTC; DOJ; EU; "
         "European Commission; AI Act; GDPR; policymakers; czar; ban; plaintiffs; filings; "
-        "United Nations; UN; governments; Democrats; Republicans; politicians",
+        "United Nations; UN; governments; Democrats; Republicans; politicians; "
+        "lawmakers; legislators; legislation; regulatory; deregulation; moratorium; "
+        "attorney general; attorneys general; prosecutors; injunction; jury; verdict; subpoena; "
+        "testify; parliament; minister; ministry; Ofcom; CMA; FCC; SEC; tariffs; fined; fines; "
+        "banned; national security; legal fight; legal battle",
     ),
     _t(
         "open-source",
@@ -66,7 +70,10 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "open source; open-source; open sourced; open-sourced; open sourcing; open-weight; "
         "open weight; open weights; open model; open models; openly available; open-source model; "
         "Apache 2.0; MIT license; permissive license; licence; Gemma; Llama; GitHub stars; "
-        "weights released; open standard; open standards",
+        "weights released; open standard; open standards; gpt-oss; "
+        "openly licensed; permissively licensed; source-available; release the weights; "
+        "releases the weights; "
+        "released the weights",
         "open source intelligence",
     ),
     _t(
@@ -78,7 +85,10 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "NeurIPS; ICML; ICLR; CVPR; new technique; new method; algorithm; scientists; "
         "scientific; science; breakthrough; discovery; discovered; experiment; math problem; "
         "open problems; mathematical; mathematicians; research lab; researchers found; protein; "
-        "genome; enzyme",
+        "genome; enzyme; "
+        "new study; a study; studies; preprint; peer review; journal; "
+        "published in; findings; interpretability; mathematics; theorem; physics; chemistry; "
+        "biology; drug discovery; materials science; leaderboard",
         "market research; equity research; Forrester Research; computer science",
     ),
     _t(
@@ -92,7 +102,10 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "financial results; quarterly results; profit; stock; shares; investors; investor; "
         "venture; invest; investment; partnership; partners with; strategic partnership; deal; "
         "contract; collaboration; layoffs; lays off; job cuts; chief revenue officer; appoints; "
-        "CEO; board",
+        "CEO; board; raise; raising; backed by; venture capital; VC; Andreessen Horowitz; a16z; "
+        "Sequoia; stake; shareholders; Nasdaq; NYSE; Wall Street; market cap; market value; "
+        "bankruptcy; startup valuation; hires; poaches; steps down; resigns; executives; CFO; "
+        "joint venture; spinoff; spins off",
         "board game",
     ),
     _t(
@@ -105,7 +118,11 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "exascale; HPC; server; servers; rack-scale; compute capacity; computing power; "
         "gigawatt; gigawatts; megawatts; power grid; electricity; natural gas; nuclear; "
         "turbines; Trainium; Graviton; Blackwell; Instinct; MI300X; MI350; DGX; TSMC; neocloud; "
-        "AI factory; AI factories; interconnect; networking; storage; outage; down for",
+        "AI factory; AI factories; interconnect; networking; storage; outage; down for; "
+        "H100; H200; B200; GB200; GB300; HBM; NVLink; InfiniBand; Stargate; hyperscaler; "
+        "hyperscalers; power plant; power plants; energy consumption; energy demand; "
+        "liquid cooling; foundry; wafer; wafers; custom silicon; ASIC; ASICs; NPU; LPU; "
+        "inference chip; cloud capacity",
         "chocolate chip; potato chip; blue chip; blue-chip",
     ),
     _t(
@@ -119,7 +136,12 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "cyber; espionage; malware; phishing; deepfake; deepfakes; nudify; misinformation; "
         "disinformation; rogue; kill switch; safeguards; guardrails; existential; extinction; "
         "kill all humans; doomsday; hallucination; privacy; teen protections; superintelligence; "
-        "containment; bioweapons",
+        "containment; bioweapons; security flaw; security researchers; breach; data breach; scam; "
+        "scams; scammers; fraud; ransomware; attackers; CSAM; "
+        " catastrophic; biosecurity; chemical weapons; sycophancy; sycophantic; "
+        "deception; deceptive; scheming; sabotage; self-harm; suicide; parental controls; "
+        "age verification; non-consensual; impersonation; misbehavior; misbehaviour; "
+        "system card",
         "food safety",
     ),
     _t(
@@ -130,7 +152,10 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "releases; released; rolls out; rolling out; rollout; now available; generally available; "
         "available in; new feature; new features; app; apps; update; beta; preview; debuts; "
         "is here; lets; letting; can now; new model; new models; model family; relaunches; "
-        "revamped; redesigned; wearable; gadget; smart glasses",
+        "revamped; redesigned; wearable; gadget; smart glasses; rolled out; roll out; releasing; "
+        "available now; available today; ships; feature; upgrade; upgraded; API; "
+        "subscription; pricing; laptop; headset; earbuds; "
+        "browser; extension; standalone app; new version; hands-on; integrates",
         "launches an investigation; launched an investigation; launches a probe",
     ),
     _t(
@@ -139,12 +164,17 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Ethics, jobs and labour, education, culture and the arts, religion, public opinion, "
         "health and medicine, effects of AI on people's lives.",
         "jobs; workers; workforce; employment; labor; labour; unions; union; upskill; upskilling; "
-        "careers; education; educators; students; teachers; schools; classroom; classrooms; "
+        " education; educators; students; teachers; schools; classroom; classrooms; "
         "learners; teens; parents; children; kids; culture; art; artists; artistic; Hollywood; "
         "movie; film; religion; church; public opinion; poll; survey; Pew; health; healthcare; "
         "patients; clinicians; doctors; mental health; ethics; inequality; climate; nonprofit; "
         "nonprofits; AI literacy; certification; certifications; journalists; Americans; "
-        "public support",
+        "public support; job; entry-level; graduates; unemployment; white-collar; employees; "
+        "young people; youth; child; loneliness; companionship; AI companions; "
+        " medical; medicine; hospital; hospitals; nurses; diagnosis; "
+        "cancer; musicians; writers; authors; actors; creatives; creators; Pope; faith; "
+        "accessibility; disability; disabilities; blind; deaf; economists; "
+        "well-being; wellbeing; training courses; careers",
     ),
 )
 
@@ -382,7 +412,7 @@ class Weights:
 
     title_hit: float = 0.8  # one decisive phrase in the headline
     lead_hit: float = 0.5  # one decisive phrase in the lead
-    semantic: float = 0.3  # per standard deviation above the item's mean similarity
+    semantic: float = 0.2  # per standard deviation above the item's mean similarity
     below: float = 0.5  # share of that weight applied when a topic is below the mean
     threshold: float = 0.45  # a topic is kept at or above this score
     relative: float = 0.6  # ... and at or above this share of the best topic's score
@@ -433,6 +463,9 @@ class Tagger:
             z = np.zeros_like(sims)
             np.divide(sims - sims.mean(axis=1, keepdims=True), std, out=z, where=std > 0)
             z[z < 0] *= self.weights.below
+            # a story with no words has no meaning to compare: no semantic score at all
+            wordless = [not any(ch.isalnum() for ch in t + x) for t, x in prepared]
+            z[np.array(wordless, dtype=bool)] = 0.0
             scores += self.weights.semantic * z
         return scores, vetoes
 

@@ -80,6 +80,36 @@ def test_default_taxonomy_tags_typical_headlines() -> None:
     assert "safety" in tagger.tag("Hackers exploit a prompt injection flaw in an AI agent", "")
 
 
+@pytest.mark.parametrize(
+    ("title", "topic"),
+    [
+        ("Attorneys general warn chatbot makers over their apps", "regulation"),
+        ("Ofcom opens an inquiry into AI companion apps", "regulation"),
+        ("A judge grants an injunction against the scraper", "regulation"),
+        ("Sequoia-backed startup poaches Google's head of AI", "business"),
+        ("Chip designer files for bankruptcy", "business"),
+        ("GB300 racks arrive with liquid cooling", "infrastructure"),
+        ("Hyperscalers sign power plant deals", "infrastructure"),
+        ("Scammers clone voices with AI to fool relatives", "safety"),
+        ("Models show sycophancy and scheming in new tests", "safety"),
+        ("OpenAI's gpt-oss gets a smaller sibling", "open-source"),
+        ("Lab releases the weights of its vision model", "open-source"),
+        ("Preprint claims a faster route to theorem proving", "research"),
+        ("Gemini rolled out to the Chrome browser", "products"),
+        ("Entry-level hiring falls as employers adopt AI", "society"),
+        ("Musicians and writers push back on AI music", "society"),
+    ],
+)
+def test_default_taxonomy_knows_common_ai_news_vocabulary(title: str, topic: str) -> None:
+    assert topic in phrases_only(*DEFAULT_TOPICS).tag(title, "")
+
+
+def test_security_researchers_are_safety_not_research() -> None:
+    tags = phrases_only(*DEFAULT_TOPICS).tag("Security researchers find a data breach", "")
+    assert "safety" in tags
+    assert "research" not in tags
+
+
 def test_custom_taxonomy_extends_default() -> None:
     topics = taxonomy_from_config(
         [
@@ -174,7 +204,7 @@ def test_devset_held_out_quality_does_not_regress() -> None:
             t.name not in p and t.name in r["topics"] for p, r in zip(predicted, rows, strict=True)
         )
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    assert sum(f1s) / len(f1s) >= 0.75  # measured 0.797 (bench/tagging.py)
+    assert sum(f1s) / len(f1s) >= 0.75  # measured 0.800 (bench/tagging.py)
 
 
 def test_phrase_inside_another_topics_phrase_counts_for_both() -> None:
@@ -237,3 +267,8 @@ def test_embedder_loads_without_importing_wordllama() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_story_without_words_gets_no_topic() -> None:
+    tagger = Tagger(DEFAULT_TOPICS)
+    assert tagger.tag_many([("", ""), (".", ""), ("", "…")]) == [(), (), ()]

@@ -61,6 +61,9 @@ def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
     )
 
 
+#: outlets named with a story (the rest are counted)
+NAMED_OUTLETS = 10
+
 #: how many of the newest matching stories a search ranks
 SEARCH_WINDOW = 4_000
 
@@ -377,25 +380,37 @@ class StoryTable:
         return await self._with_outlets(stories)
 
     async def _with_outlets(self, stories: list[Story]) -> list[Story]:
-        """Fill ``also_covered_by``: the other outlets that carried each story's cluster."""
+        """Fill ``also_covered_by`` (the first few other outlets) and ``other_outlets`` (all)."""
         clusters = {s.cluster_id for s in stories if s.cluster_id is not None}
         if not clusters:
             return stories
-        outlets: dict[int, dict[int, str]] = {}  # cluster -> source id -> name, once each
+        named: dict[int, list[tuple[int, str]]] = {}  # cluster -> (source id, name), earliest first
         for chunk in _chunks(sorted(clusters), 500):
             marks = ",".join("?" * len(chunk))
             async with self._db.execute(
-                f"SELECT DISTINCT st.cluster_id, st.source_id, so.name FROM stories st"
-                f" JOIN sources so ON so.id = st.source_id WHERE st.cluster_id IN ({marks})",
+                f"SELECT c.cluster_id, c.source_id, so.name FROM ("
+                f" SELECT cluster_id, source_id, min(published) AS first FROM stories"
+                f" WHERE cluster_id IN ({marks}) GROUP BY cluster_id, source_id"
+                f") c JOIN sources so ON so.id = c.source_id ORDER BY c.cluster_id, c.first",
                 chunk,
             ) as cur:
                 async for cluster_id, source_id, name in cur:
-                    outlets.setdefault(cluster_id, {})[source_id] = name
+                    named.setdefault(cluster_id, []).append((source_id, name))
         out = []
         for s in stories:
-            names = outlets.get(s.cluster_id, {})
-            others = tuple(dict.fromkeys(n for i, n in names.items() if i != s.source_id))
-            out.append(_replace(s, also_covered_by=others) if others else s)
+            outlets = named.get(s.cluster_id, ())
+            if len(outlets) < 2:
+                out.append(s)
+                continue
+            others = [n for i, n in outlets[: NAMED_OUTLETS + 1] if i != s.source_id]
+            count = len(outlets) - (1 if any(i == s.source_id for i, _ in outlets) else 0)
+            out.append(
+                _replace(
+                    s,
+                    also_covered_by=tuple(dict.fromkeys(others[:NAMED_OUTLETS])),
+                    other_outlets=count,
+                )
+            )
         return out
 
     async def topic_counts(self, *, scope: str | None, since: datetime) -> dict[str, int]:
