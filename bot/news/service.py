@@ -398,10 +398,15 @@ class NewsService:
         if not new:
             return
         mapping = await asyncio.to_thread(assign_clusters, new, recent, window=CLUSTER_WINDOW)
-        changes = [(cid, sid) for sid, cid in mapping.items() if cid is not None]
+        current = {r["id"]: r["cluster_id"] for r in rows}
+        changes = [
+            (sid, cid)
+            for sid, cid in mapping.items()
+            if cid is not None and current.get(sid) != cid
+        ]
         if changes:
             async with self.store.lock, self.store.transaction() as db:
-                await db.executemany("UPDATE stories SET cluster_id = ? WHERE id = ?", changes)
+                await self.store.stories.set_clusters(db, changes)
 
     # ------------------------------------------------------------------ reading
 

@@ -343,3 +343,46 @@ async def test_search_ranks_only_the_newest_matches(service, feed_server, monkey
     # five stories match, but only the three stored last are ranked
     assert len(found) == len(set(found)) == 3
     assert all(s.snippet for s in first + rest)
+
+
+async def test_same_event_from_two_outlets_is_one_digest_entry(service, feed_server) -> None:
+    event = (
+        "<p>The European Commission fined the chatbot maker 20 million euros on Monday "
+        "under the AI Act. The company said it would appeal the ruling.</p>"
+    )
+    feed_server.add(
+        "/a.xml",
+        rss(
+            [
+                item(
+                    1,
+                    title="EU fines chatbot maker under the AI Act",
+                    link="https://a.example/eu-fine",
+                    description=event,
+                )
+            ],
+            title="Outlet A",
+        ),
+    )
+    feed_server.add(
+        "/b.xml",
+        rss(
+            [
+                item(
+                    1,
+                    title="Chatbot maker fined by EU under AI Act",
+                    link="https://b.example/fine",
+                    guid="b1",
+                    description=event.replace("Monday", "Monday morning"),
+                )
+            ],
+            title="Outlet B",
+        ),
+    )
+    await service.add_source(feed_server.url("/a.xml"))
+    await service.add_source(feed_server.url("/b.xml"))
+    digest = await service.digest(since=timedelta(days=30))
+    assert len(digest.stories) == 1
+    [story] = digest.stories
+    assert story.cluster_size == 2
+    assert set(story.also_covered_by) == {"Outlet A", "Outlet B"} - {story.source_name}

@@ -167,6 +167,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX stories_source_hash ON stories(source_id, content_hash);
     """,
+    # 5: the outlets of each cluster, once per source: counting a big event's outlets
+    # must not read every one of its stories
+    """
+    CREATE TABLE cluster_outlets (
+        cluster_id INTEGER NOT NULL,
+        source_id INTEGER NOT NULL,
+        first INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, source_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cluster_outlets_first ON cluster_outlets(cluster_id, first);
+    INSERT INTO cluster_outlets (cluster_id, source_id, first)
+        SELECT cluster_id, source_id, min(published) FROM stories
+        WHERE cluster_id IS NOT NULL GROUP BY cluster_id, source_id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -300,6 +300,11 @@ class Outbox:
             removed = cur.rowcount
             await db.execute("DELETE FROM posted WHERE posted_at < ?", (cutoff,))
             await db.execute(
+                "DELETE FROM cluster_outlets WHERE first < ? AND cluster_id NOT IN"
+                " (SELECT cluster_id FROM stories WHERE cluster_id IS NOT NULL)",
+                (cutoff,),
+            )
+            await db.execute(
                 "DELETE FROM deliveries WHERE status != 'pending' AND created < ?", (cutoff,)
             )
         return removed

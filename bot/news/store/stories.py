@@ -238,6 +238,12 @@ class StoryTable:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 story_rows,
             )
+        if story_rows:
+            await db.executemany(
+                "INSERT OR IGNORE INTO cluster_outlets (cluster_id, source_id, first)"
+                " VALUES (?, ?, ?)",
+                [(row[0], row[1], row[5]) for row in story_rows],
+            )
         if key_rows:
             await db.executemany(
                 "INSERT OR IGNORE INTO story_keys (source_id, key, story_id) VALUES (?,?,?)",
@@ -384,34 +390,62 @@ class StoryTable:
         clusters = {s.cluster_id for s in stories if s.cluster_id is not None}
         if not clusters:
             return stories
+        counts: dict[int, int] = {}
         named: dict[int, list[tuple[int, str]]] = {}  # cluster -> (source id, name), earliest first
         for chunk in _chunks(sorted(clusters), 500):
             marks = ",".join("?" * len(chunk))
             async with self._db.execute(
-                f"SELECT c.cluster_id, c.source_id, so.name FROM ("
-                f" SELECT cluster_id, source_id, min(published) AS first FROM stories"
-                f" WHERE cluster_id IN ({marks}) GROUP BY cluster_id, source_id"
-                f") c JOIN sources so ON so.id = c.source_id ORDER BY c.cluster_id, c.first",
+                f"SELECT cluster_id, count(*) FROM cluster_outlets WHERE cluster_id IN ({marks})"
+                " GROUP BY cluster_id HAVING count(*) > 1",
+                chunk,
+            ) as cur:
+                counts.update({c: n async for c, n in cur})
+        for chunk in _chunks(sorted(counts), 500):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                "SELECT c.cluster_id, c.source_id, so.name FROM ("
+                " SELECT cluster_id, source_id, row_number() OVER"
+                " (PARTITION BY cluster_id ORDER BY first, source_id) AS n FROM cluster_outlets"
+                f" WHERE cluster_id IN ({marks})"
+                f") c JOIN sources so ON so.id = c.source_id WHERE c.n <= {NAMED_OUTLETS + 1}"
+                " ORDER BY c.cluster_id, c.n",
                 chunk,
             ) as cur:
                 async for cluster_id, source_id, name in cur:
                     named.setdefault(cluster_id, []).append((source_id, name))
         out = []
         for s in stories:
-            outlets = named.get(s.cluster_id, ())
-            if len(outlets) < 2:
+            count = counts.get(s.cluster_id, 0)
+            if count < 2:
                 out.append(s)
                 continue
-            others = [n for i, n in outlets[: NAMED_OUTLETS + 1] if i != s.source_id]
-            count = len(outlets) - (1 if any(i == s.source_id for i, _ in outlets) else 0)
+            others = [n for i, n in named.get(s.cluster_id, ()) if i != s.source_id]
             out.append(
                 _replace(
                     s,
                     also_covered_by=tuple(dict.fromkeys(others[:NAMED_OUTLETS])),
-                    other_outlets=count,
+                    other_outlets=count - 1,
                 )
             )
         return out
+
+    async def set_clusters(
+        self, db: aiosqlite.Connection, changes: Sequence[tuple[int, int]]
+    ) -> None:
+        """Move stories (story id, cluster id) into clusters, keeping cluster_outlets in step."""
+        await db.executemany(
+            "UPDATE stories SET cluster_id = ? WHERE id = ?", [(c, s) for s, c in changes]
+        )
+        # a story that joined another cluster leaves the one-story cluster it founded
+        await db.executemany(
+            "DELETE FROM cluster_outlets WHERE cluster_id = ?", [(s,) for s, c in changes if s != c]
+        )
+        await db.executemany(
+            "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
+            " SELECT ?, source_id, published FROM stories WHERE id = ?"
+            " ON CONFLICT (cluster_id, source_id) DO UPDATE SET first = min(first, excluded.first)",
+            [(c, s) for s, c in changes],
+        )
 
     async def topic_counts(self, *, scope: str | None, since: datetime) -> dict[str, int]:
         where, args = self._scope_filter(scope)
