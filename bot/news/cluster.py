@@ -139,7 +139,11 @@ def assign_clusters(
         df.update(c.keys())
     idf = _idf_from_df(df, len(counts))
     default = max(idf.values(), default=1.0)
-    vectors = [_weigh(c, idf, default) for c in counts]
+    vectors = []
+    for i, c in enumerate(counts):  # release each count as its vector is made: half the peak
+        vectors.append(_weigh(c, idf, default))
+        counts[i] = None  # type: ignore[call-overload]
+    del counts
     index = _Index(window, df)
 
     cluster_of: dict[int, int] = {}  # item id -> cluster id, for everything seen
