@@ -39,7 +39,8 @@ To create a bot and get its token:
   1. Open https://discord.com/developers/applications and click "New Application".
   2. On the "Bot" page click "Reset Token" and copy the token (it is shown once; keep it secret).
   3. On "OAuth2" > "URL Generator" tick "bot" and "applications.commands", then the permissions
-     View Channels, Send Messages and Embed Links; open the URL it makes to add the bot.
+     View Channels, Send Messages, Embed Links and Read Message History; open the URL it
+     makes to add the bot.
   4. Start it with: {env}=<token> briefbot run
 """
 
