@@ -280,42 +280,35 @@ class Poller:
                 await self.write(batch, totals)
 
     async def write(self, batch: Sequence[SourceOutcome], totals: dict) -> None:
+        """One transaction for a batch of sources: their stories, then their poll state."""
         now = self.clock()
+        oks, fails, moves = [], [], []
         async with self.store.lock, self.store.transaction() as db:
             for out in batch:
-                if out.ok:
+                if not out.ok:
+                    totals["failed"] += 1
+                    totals["failures"].append((out.source.name or out.source.url, out.error or ""))
+                    fails.append((out.source.id, out.error, out.next_poll))
+                    continue
+                if out.candidates:
                     ingest = await self.store.stories.ingest(db, out.source.id, out.candidates, now)
                     totals["new"].extend(ingest.new_ids)
                     totals["updated"] += len(ingest.updated_ids)
-                    totals["nm" if out.not_modified else "ok"] += 1
-                    r = out.result
-                    moved = r.permanent_url if r and r.permanent_url != out.source.url else None
-                    etag = r.etag if r and r.status == 200 else out.source.etag
-                    modified = (
-                        r.last_modified if r and r.status == 200 else out.source.last_modified
+                totals["nm" if out.not_modified else "ok"] += 1
+                r, source = out.result, out.source
+                fresh = r is not None and r.status == 200
+                oks.append(
+                    (
+                        source.id,
+                        out.next_poll,
+                        r.etag if fresh else source.etag,
+                        r.last_modified if fresh else source.last_modified,
+                        out.key_mode,
                     )
-                    await self.store.sources.record_result(
-                        out.source.id,
-                        now=now,
-                        next_poll=out.next_poll,
-                        ok=True,
-                        etag=etag,
-                        last_modified=modified,
-                        new_url=moved,
-                        key_mode=out.key_mode,
-                        db=db,
-                    )
-                else:
-                    totals["failed"] += 1
-                    totals["failures"].append((out.source.name or out.source.url, out.error or ""))
-                    await self.store.sources.record_result(
-                        out.source.id,
-                        now=now,
-                        next_poll=out.next_poll,
-                        ok=False,
-                        error=out.error,
-                        db=db,
-                    )
+                )
+                if r is not None and r.permanent_url and r.permanent_url != source.url:
+                    moves.append((source.id, r.permanent_url))
+            await self.store.sources.record_results(db, now, oks=oks, fails=fails, moves=moves)
 
 
 def with_interval(source: Source, interval: timedelta) -> Source:

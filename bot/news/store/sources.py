@@ -193,47 +193,39 @@ class SourceTable:
         sources = await self.list(scope, with_counts=False)
         return [s for s in sources if s.next_poll is None or s.next_poll <= now]
 
-    async def record_result(
+    async def record_results(
         self,
-        source_id: int,
-        *,
+        db: aiosqlite.Connection,
         now: datetime,
-        next_poll: datetime,
-        ok: bool,
-        error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        new_url: str | None = None,
-        key_mode: str | None = None,
-        db: aiosqlite.Connection | None = None,
+        *,
+        oks: Sequence[tuple[int, datetime, str | None, str | None, str | None]] = (),
+        fails: Sequence[tuple[int, str | None, datetime]] = (),
+        moves: Sequence[tuple[int, str]] = (),
     ) -> None:
-        """Store a poll's outcome. Pass ``db`` to run inside the caller's transaction."""
-        conn = db or self._db
-        if ok:
-            await conn.execute(
+        """Store polls' outcomes inside the caller's transaction.
+
+        ``oks``: (source id, next poll, etag, last-modified, new key mode or None);
+        ``fails``: (source id, error sentence, next poll); ``moves``: (source id, new URL)
+        after a permanent redirect.
+        """
+        stamp = to_ts(now)
+        if oks:
+            await db.executemany(
                 "UPDATE sources SET last_polled = ?, last_success = ?, last_error = NULL,"
                 " consecutive_failures = 0, next_poll = ?, etag = ?, last_modified = ?,"
                 " key_mode = coalesce(?, key_mode) WHERE id = ?",
-                (
-                    to_ts(now),
-                    to_ts(now),
-                    to_ts(next_poll),
-                    etag,
-                    last_modified,
-                    key_mode,
-                    source_id,
-                ),
+                [(stamp, stamp, to_ts(n), e, m, k, i) for i, n, e, m, k in oks],
             )
-            if new_url:
-                # a permanent redirect moves the feed; keep the old row if the new URL is taken
-                await conn.execute(
-                    "UPDATE OR IGNORE sources SET url = ? WHERE id = ?", (new_url, source_id)
-                )
-        else:
-            await conn.execute(
+        if fails:
+            await db.executemany(
                 "UPDATE sources SET last_polled = ?, last_error = ?,"
                 " consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE id = ?",
-                (to_ts(now), error, to_ts(next_poll), source_id),
+                [(stamp, error, to_ts(n), i) for i, error, n in fails],
+            )
+        if moves:
+            # a permanent redirect moves the feed; keep the old URL if the new one is taken
+            await db.executemany(
+                "UPDATE OR IGNORE sources SET url = ? WHERE id = ?", [(u, i) for i, u in moves]
             )
 
     async def scope_owners(self, source_id: int) -> list[str]:
