@@ -553,7 +553,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-cluster",
         action="store_true",
-        help="leave out the clustering step of each poll (it is O(n^2) at the moment)",
+        help="leave out the clustering step of each poll",
     )
     parser.add_argument("--keep", metavar="PATH", help="keep a copy of the database at PATH")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
