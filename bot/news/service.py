@@ -10,62 +10,30 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from bot import __version__
 from bot.config import Config, SourceConfig
 from bot.news.cluster import ClusterItem, assign_clusters
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
-from bot.news.discover import find_feed_links
 from bot.news.enrich import Enricher
-from bot.news.errors import FetchError, InvalidURLError, NewsError, NotAFeedError, ParseError
+from bot.news.errors import NewsError
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
 from bot.news.llm import LLMCondenser, LLMSettings
-from bot.news.models import Digest, PollReport, Source, Story
-from bot.news.opml import read_opml, write_opml
-from bot.news.parse import parse_feed
+from bot.news.models import Digest, PollReport, Story
+from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
-from bot.news.schedules import parse_schedule
-from bot.news.store import GLOBAL, Delivery, Store, Subscription
-from bot.news.store.db import to_ts
+from bot.news.sources import SourcesMixin, host_name
+from bot.news.store import GLOBAL, Store
+from bot.news.subscriptions import SubscriptionsMixin
 from bot.news.topics import DEFAULT_TOPICS, Tagger, Topic, taxonomy_from_config
 from bot.news.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW = timedelta(hours=48)
-HEARTBEAT_KEY = "heartbeat"
-PRUNE_KEY = "last_prune"
-PRUNE_EVERY = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class AddedSource:
-    source: Source
-    #: a sentence for the user when the URL was a page and a feed was found on it
-    note: str | None
-    report: PollReport
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    added: tuple[Source, ...]
-    skipped: tuple[tuple[str, str], ...]  # (url, reason)
-
-
-@dataclass(frozen=True)
-class Status:
-    version: str
-    sources_ok: int
-    sources_failing: tuple[Source, ...]
-    sources_total: int
-    stories: int
-    last_poll: datetime | None
-    subscriptions: tuple[tuple[Subscription, datetime | None], ...]
 
 
 def utcnow() -> datetime:
@@ -94,7 +62,9 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
     return taxonomy_from_config(items, extend_default=t.mode == "extend")
 
 
-class NewsService:
+class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
+    """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
+
     def __init__(
         self,
         config: Config,
@@ -184,7 +154,7 @@ class NewsService:
             url = canonical_url(sc.url) or sc.url
             await self.store.sources.add(
                 url=url,
-                name=sc.name or _host_name(url),
+                name=sc.name or host_name(url),
                 interval=sc.interval or cfg.fetch.default_interval,
                 backfill=sc.backfill,
                 full_text=sc.full_text,
@@ -206,142 +176,6 @@ class NewsService:
             now,
         )
 
-    # ------------------------------------------------------------------ sources
-
-    async def add_source(
-        self,
-        url: str,
-        *,
-        scope: str = GLOBAL,
-        name: str | None = None,
-        interval: timedelta | None = None,
-        backfill: int = 0,
-        full_text: bool = False,
-    ) -> AddedSource:
-        """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it."""
-        feed_url, result, parsed, note = await self._resolve_feed(url)
-        existing = await self.store.sources.by_url(feed_url)
-        source, created = await self.store.sources.add(
-            url=feed_url,
-            name=(name or parsed.title or _host_name(feed_url)).strip()[:100],
-            interval=interval or self.config.fetch.default_interval,
-            backfill=backfill,
-            full_text=full_text,
-            scope=scope,
-            now=self.clock(),
-        )
-        report = PollReport()
-        if created or existing is None:
-            outcome = await self.poller.poll_source(source, result=result)
-            totals = {"ok": 0, "nm": 0, "failed": 0, "new": [], "updated": 0, "failures": []}
-            await self.poller.write([outcome], totals)
-            await self._cluster(totals["new"])
-            report = PollReport(ok=1, new_stories=len(totals["new"]))
-            source = await self.store.sources.get(source.id) or source
-        return AddedSource(source, note, report)
-
-    async def _resolve_feed(self, url: str):
-        clean = canonical_url(url.strip())
-        if not clean:
-            raise InvalidURLError(f"{url!r} is not an http(s) URL")
-        result = await self.fetcher.fetch(clean)
-        now = self.clock()
-        try:
-            parsed = await asyncio.to_thread(
-                parse_feed, result.body, url=result.url, headers=result.headers, fetched_at=now
-            )
-            return result.permanent_url or clean, result, parsed, None
-        except NotAFeedError:
-            links = find_feed_links(result.body, result.url)
-            if not links:
-                raise NotAFeedError(
-                    f'{clean} is a web page, and it names no feed (no <link rel="alternate">)'
-                ) from None
-        errors = []
-        for link in links[:3]:
-            try:
-                found = await self.fetcher.fetch(link)
-                parsed = await asyncio.to_thread(
-                    parse_feed, found.body, url=found.url, headers=found.headers, fetched_at=now
-                )
-            except (FetchError, ParseError) as exc:
-                errors.append(f"{link}: {exc}")
-                continue
-            note = f"{clean} is a web page; using the feed it names: {link}"
-            return link, found, parsed, note
-        raise NotAFeedError(f"{clean} names feeds, but none could be read: " + "; ".join(errors))
-
-    async def test_source(self, url: str, *, count: int = 3) -> tuple[str, list[Story]]:
-        """Preview a feed's newest condensed stories without adding it."""
-        feed_url, _result, parsed, _note = await self._resolve_feed(url)
-        from bot.news.identity import content_hash
-        from bot.news.store import Candidate
-
-        newest = sorted(parsed.entries, key=lambda e: e.published, reverse=True)[:count]
-        cands = [Candidate("", e, content_hash(e)) for e in newest]
-        await asyncio.to_thread(self.enricher.enrich, cands)
-        now = self.clock()
-        stories = [
-            Story(
-                id=0,
-                source_id=0,
-                source_name=parsed.title or _host_name(feed_url),
-                url=c.entry.link,
-                title=c.entry.title,
-                published=c.entry.published,
-                first_seen=now,
-                headline=c.condensed.headline,
-                lead=c.condensed.lead,
-                points=c.condensed.points,
-                topics=c.topics,
-                image=c.entry.image,
-            )
-            for c in cands
-            if c.condensed is not None
-        ]
-        return parsed.title or feed_url, stories
-
-    async def remove_source(self, ref: str, *, scope: str = GLOBAL) -> Source:
-        source = await self.store.sources.find(ref, scope)
-        owners = await self.store.sources.scope_owners(source.id)
-        if scope not in owners:
-            raise NewsError(
-                f"{source.name} is a server-wide source from the bot's configuration; "
-                "only the bot's operator can remove it"
-            )
-        await self.store.sources.remove(source.id, scope)
-        return source
-
-    async def list_sources(self, *, scope: str | None = None) -> list[Source]:
-        return await self.store.sources.list(scope)
-
-    async def import_opml(self, data: bytes, *, scope: str = GLOBAL) -> ImportReport:
-        """Add every feed of an OPML file. Feeds are not fetched here: the next poll does that."""
-        added, skipped = [], []
-        for feed in read_opml(data):
-            url = canonical_url(feed.url)
-            if not url:
-                skipped.append((feed.url, "not an http(s) URL"))
-                continue
-            try:
-                source, _ = await self.store.sources.add(
-                    url=url,
-                    name=feed.title or _host_name(url),
-                    interval=self.config.fetch.default_interval,
-                    backfill=0,
-                    full_text=False,
-                    scope=scope,
-                    now=self.clock(),
-                )
-            except NewsError as exc:
-                skipped.append((feed.url, str(exc)))
-                continue
-            added.append(source)
-        return ImportReport(tuple(added), tuple(skipped))
-
-    async def export_opml(self, *, scope: str | None = None) -> str:
-        return write_opml(await self.store.sources.list(scope, with_counts=False))
-
     # ------------------------------------------------------------------ polling
 
     async def poll(
@@ -358,21 +192,6 @@ class NewsService:
         await self._cluster(list(report.new_story_ids))
         await self._prune_if_due()
         return report
-
-    async def _prune_if_due(self) -> None:
-        """Retention runs at most hourly, as part of polling."""
-        now = self.clock()
-        last = await self.store.outbox.get_meta(PRUNE_KEY)
-        if last and now.timestamp() - int(last) < PRUNE_EVERY.total_seconds():
-            return
-        removed = await self.prune()
-        await self.store.outbox.set_meta(PRUNE_KEY, str(to_ts(now)))
-        if removed:
-            log.info(
-                "retention: removed %d stories older than %d days",
-                removed,
-                self.config.storage.retention_days,
-            )
 
     async def stale(self, *, scope: str | None = None) -> bool:
         return bool(await self.store.sources.due(self.clock(), scope))
@@ -548,117 +367,6 @@ class NewsService:
                 progress(done, total)
         return changed
 
-    # ------------------------------------------------------------------ subscriptions, outbox
-
-    async def subscribe(
-        self,
-        *,
-        scope: str,
-        channel_id: int | None = None,
-        webhook_url: str | None = None,
-        topics: Sequence[str] = (),
-        schedule: str = "daily 08:00",
-        timezone: str = "UTC",
-    ) -> Subscription:
-        parse_schedule(schedule, timezone)  # raises ScheduleError with a sentence
-        unknown = [t for t in topics if t not in self.topic_names]
-        if unknown:
-            raise NewsError(f"unknown topic {unknown[0]!r}; topics: {', '.join(self.topic_names)}")
-        if webhook_url is not None and not webhook_url.startswith("https://"):
-            raise NewsError("a webhook URL starts with https://")
-        return await self.store.outbox.subscribe(
-            scope=scope,
-            channel_id=channel_id,
-            webhook_url=webhook_url,
-            topics=topics,
-            schedule=schedule,
-            timezone=timezone,
-            now=self.clock(),
-        )
-
-    async def unsubscribe(self, scope: str, subscription_id: int) -> bool:
-        return await self.store.outbox.unsubscribe(scope, subscription_id)
-
-    async def subscriptions(self, scope: str | None = None) -> list[Subscription]:
-        return await self.store.outbox.subscriptions(scope)
-
-    async def subscription_digest(self, sub: Subscription) -> Digest:
-        """What a subscription would post now: stories its target has not had, no backlog."""
-        now = self.clock()
-        since = now - sub.last_run if sub.last_run else timedelta(hours=24)
-        since = min(max(since, timedelta(hours=24)), timedelta(days=7))
-        return await self.digest(
-            scope=sub.scope if sub.scope != GLOBAL else None,
-            topics=sub.topics,
-            since=since,
-            exclude_posted_to=sub.target,
-            announce_only=True,
-            widen=False,
-        )
-
-    async def enqueue_delivery(
-        self, sub: Subscription | None, target: str, digest: Digest, payloads: Sequence[dict]
-    ) -> Delivery:
-        clusters = [s.cluster_id or s.id for s in digest.stories]
-        return await self.store.outbox.enqueue(
-            subscription_id=sub.id if sub else None,
-            target=target,
-            cluster_ids=clusters,
-            payloads=payloads,
-            now=self.clock(),
-        )
-
-    async def pending_deliveries(self) -> list[Delivery]:
-        return await self.store.outbox.pending()
-
-    async def part_sent(self, delivery: Delivery, seq: int, message_id: str) -> None:
-        await self.store.outbox.part_sent(delivery.id, seq, message_id)
-
-    async def delivered(self, delivery: Delivery) -> None:
-        await self.store.outbox.delivered(delivery, self.clock())
-
-    async def delivery_failed(self, delivery: Delivery, error: str, *, give_up: bool) -> None:
-        await self.store.outbox.attempt_failed(delivery.id, error, give_up=give_up)
-
-    async def pause_subscription(self, sub_id: int, reason: str | None) -> None:
-        await self.store.outbox.pause(sub_id, reason)
-
-    async def mark_run(self, sub_id: int) -> None:
-        await self.store.outbox.mark_run(sub_id, self.clock())
-
-    # ------------------------------------------------------------------ operations
-
-    async def heartbeat(self) -> None:
-        await self.store.outbox.set_meta(HEARTBEAT_KEY, str(to_ts(self.clock())))
-
-    async def last_heartbeat(self) -> datetime | None:
-        value = await self.store.outbox.get_meta(HEARTBEAT_KEY)
-        return datetime.fromtimestamp(int(value), UTC) if value else None
-
-    async def prune(self) -> int:
-        return await self.store.outbox.prune(
-            self.clock(), timedelta(days=self.config.storage.retention_days)
-        )
-
-    async def status(self, *, scope: str | None = None) -> Status:
-        sources = await self.store.sources.list(scope)
-        subs = await self.store.outbox.subscriptions(scope) if scope else []
-        now = self.clock()
-        upcoming = []
-        for sub in subs:
-            schedule = parse_schedule(sub.schedule, sub.timezone)
-            upcoming.append((sub, None if sub.paused_reason else schedule.next_run(now)))
-        polled = [s.last_polled for s in sources if s.last_polled]
-        return Status(
-            version=__version__,
-            sources_ok=sum(1 for s in sources if s.status == "ok"),
-            sources_failing=tuple(s for s in sources if s.status == "failing"),
-            sources_total=len(sources),
-            stories=sum(s.story_count for s in sources),
-            last_poll=max(polled) if polled else None,
-            subscriptions=tuple(upcoming),
-        )
-
 
 def tagger_topics_of(tagger: Tagger, config: Config) -> Sequence[Topic]:
     topics = getattr(tagger, "topics", None)
@@ -670,13 +378,6 @@ def _topic_title(topics: Sequence[Topic], name: str) -> str:
         if t.name == name:
             return t.title
     return name
-
-
-def _host_name(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
 
 
 def _human(delta: timedelta) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 import discord
 
 from bot.news.models import Source
-from bot.news.service import Status
+from bot.news.operations import Status
 from bot.news.store import Subscription
 from bot.news.topics import Topic
 from bot.render import escape

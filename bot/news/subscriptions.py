@@ -1,0 +1,102 @@
+"""Subscriptions and the delivery outbox, as the service offers them to the bot.
+
+A mixin of :class:`bot.news.service.NewsService`: it uses the service's store, clock,
+topic names and :meth:`digest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.news.errors import NewsError
+from bot.news.models import Digest
+from bot.news.schedules import parse_schedule
+from bot.news.store import GLOBAL, Delivery, Store, Subscription
+
+
+class SubscriptionsMixin:
+    store: Store
+    clock: Callable[[], datetime]
+    topic_names: tuple[str, ...]
+
+    if TYPE_CHECKING:
+
+        async def digest(self, **kwargs) -> Digest: ...
+
+    async def subscribe(
+        self,
+        *,
+        scope: str,
+        channel_id: int | None = None,
+        webhook_url: str | None = None,
+        topics: Sequence[str] = (),
+        schedule: str = "daily 08:00",
+        timezone: str = "UTC",
+    ) -> Subscription:
+        parse_schedule(schedule, timezone)  # raises ScheduleError with a sentence
+        unknown = [t for t in topics if t not in self.topic_names]
+        if unknown:
+            raise NewsError(f"unknown topic {unknown[0]!r}; topics: {', '.join(self.topic_names)}")
+        if webhook_url is not None and not webhook_url.startswith("https://"):
+            raise NewsError("a webhook URL starts with https://")
+        return await self.store.outbox.subscribe(
+            scope=scope,
+            channel_id=channel_id,
+            webhook_url=webhook_url,
+            topics=topics,
+            schedule=schedule,
+            timezone=timezone,
+            now=self.clock(),
+        )
+
+    async def unsubscribe(self, scope: str, subscription_id: int) -> bool:
+        return await self.store.outbox.unsubscribe(scope, subscription_id)
+
+    async def subscriptions(self, scope: str | None = None) -> list[Subscription]:
+        return await self.store.outbox.subscriptions(scope)
+
+    async def subscription_digest(self, sub: Subscription) -> Digest:
+        """What a subscription would post now: stories its target has not had, no backlog."""
+        now = self.clock()
+        since = now - sub.last_run if sub.last_run else timedelta(hours=24)
+        since = min(max(since, timedelta(hours=24)), timedelta(days=7))
+        return await self.digest(
+            scope=sub.scope if sub.scope != GLOBAL else None,
+            topics=sub.topics,
+            since=since,
+            exclude_posted_to=sub.target,
+            announce_only=True,
+            widen=False,
+        )
+
+    async def enqueue_delivery(
+        self, sub: Subscription | None, target: str, digest: Digest, payloads: Sequence[dict]
+    ) -> Delivery:
+        clusters = [s.cluster_id or s.id for s in digest.stories]
+        return await self.store.outbox.enqueue(
+            subscription_id=sub.id if sub else None,
+            target=target,
+            cluster_ids=clusters,
+            payloads=payloads,
+            now=self.clock(),
+        )
+
+    async def pending_deliveries(self) -> list[Delivery]:
+        return await self.store.outbox.pending()
+
+    async def part_sent(self, delivery: Delivery, seq: int, message_id: str) -> None:
+        await self.store.outbox.part_sent(delivery.id, seq, message_id)
+
+    async def delivered(self, delivery: Delivery) -> None:
+        await self.store.outbox.delivered(delivery, self.clock())
+
+    async def delivery_failed(self, delivery: Delivery, error: str, *, give_up: bool) -> None:
+        await self.store.outbox.attempt_failed(delivery.id, error, give_up=give_up)
+
+    async def pause_subscription(self, sub_id: int, reason: str | None) -> None:
+        await self.store.outbox.pause(sub_id, reason)
+
+    async def mark_run(self, sub_id: int) -> None:
+        await self.store.outbox.mark_run(sub_id, self.clock())
