@@ -79,7 +79,7 @@ class Jobs:
             IntervalTrigger(seconds=self.config.discord.heartbeat_interval.total_seconds()),
             id="heartbeat",
         )
-        await self.heartbeat()
+        await self._write_heartbeat()
         self.scheduler.start()
         await self.sync_subscriptions()
         self.catch_up_task = self.spawn(self.catch_up())
@@ -91,6 +91,17 @@ class Jobs:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _track_current(self) -> None:
+        """A scheduled job's task joins the tracked ones, so shutdown lets it finish.
+
+        APScheduler's shutdown does not wait for running coroutine jobs; without this a
+        heartbeat caught mid-write at SIGTERM was cancelled and logged a traceback.
+        """
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def shutdown(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop scheduling; give work under way ``timeout`` seconds to finish, then cancel it.
 
@@ -99,7 +110,8 @@ class Jobs:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.deliverer.drain(timeout)
-        pending = [t for t in self._tasks if not t.done()]
+        me = asyncio.current_task()
+        pending = [t for t in self._tasks if not t.done() and t is not me]
         if pending:
             _done, late = await asyncio.wait(pending, timeout=timeout)
             for task in late:
@@ -110,6 +122,11 @@ class Jobs:
     # ------------------------------------------------------------------ jobs
 
     async def heartbeat(self) -> None:
+        """The scheduled job (tracked, so shutdown lets a write in progress finish)."""
+        self._track_current()
+        await self._write_heartbeat()
+
+    async def _write_heartbeat(self) -> None:
         try:
             await self.service.heartbeat()
         except NewsError as exc:
@@ -117,6 +134,7 @@ class Jobs:
 
     async def poll(self) -> None:
         """Poll what is due, send what instant subscriptions have not had, retry leftovers."""
+        self._track_current()
         async with self._poll_lock:
             try:
                 report = await self.service.poll(due_only=True)
@@ -137,6 +155,7 @@ class Jobs:
         A digest still pending for the target (Discord was down) goes first; while it stays
         pending no new digest is built, as it would repeat the pending one's stories.
         """
+        self._track_current()
         sub = await self._subscription(sub_id)
         if sub is None or sub.paused_reason:
             return False
