@@ -14,7 +14,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.news import clean, condense, sentences
+from bot.news import boilerplate, clean, condense, sentences
 
 _SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
 _TRICKY = ["İ", "K", "Σ", "ς", "ß", "é", "’", "“", "—", "…", "\xa0", "中文", "。", "ภา", "_", "٣"]
@@ -58,10 +58,12 @@ def test_whitespace_tidying(text: str) -> None:
 def test_boilerplate_triggers_and_removal(text: str) -> None:
     text = clean._normalise(text)  # what clean_text hands to them
     lowered = "\n" + text.lower()
-    expected = {name for name, words in clean._TRIGGERS.items() if any(w in lowered for w in words)}
-    assert clean._triggered(text) == expected
-    for name, pattern in clean.BOILERPLATE:
-        assert clean._remove(name, pattern, text) == pattern.subn("", text), name
+    expected = {
+        name for name, words in boilerplate._TRIGGERS.items() if any(w in lowered for w in words)
+    }
+    assert boilerplate.triggered(text) == expected
+    for name, pattern in boilerplate.BOILERPLATE:
+        assert boilerplate.remove_pattern(name, pattern, text) == pattern.subn("", text), name
 
 
 @_fast
