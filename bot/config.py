@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.news.errors import ConfigError
+from bot.news.llm import LLMSettings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -111,14 +112,8 @@ class DigestConfig:
     title: str = "News briefing"
 
 
-@dataclass(frozen=True)
-class LLMConfig:
-    enabled: bool = False
-    base_url: str = "http://localhost:11434/v1"
-    model: str = "llama3.1"
-    api_key_env: str = "BRIEFBOT_LLM_API_KEY"
-    timeout_s: float = 30.0
-    max_per_poll: int = 20
+#: the [llm] section is the core's own settings record
+LLMConfig = LLMSettings
 
 
 @dataclass(frozen=True)

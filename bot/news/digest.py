@@ -74,9 +74,7 @@ def pick_representatives(stories: Sequence[Story]) -> list[Story]:
         count = max(len(names), rep.other_outlets, *(m.other_outlets for m in others))
         names = dict.fromkeys(list(names)[:NAMED_OUTLETS])
         topics = rep.topics or next((m.topics for m in others if m.topics), ())
-        out.append(
-            replace(rep, also_covered_by=tuple(names), other_outlets=count, topics=topics)
-        )
+        out.append(replace(rep, also_covered_by=tuple(names), other_outlets=count, topics=topics))
     return out
 
 

@@ -92,7 +92,7 @@ class Source:
 
     @property
     def status(self) -> str:
-        """"new" before the first poll, "failing" after repeated errors, else "ok"."""
+        """ "new" before the first poll, "failing" after repeated errors, else "ok"."""
         if self.last_polled is None:
             return "new"
         if self.consecutive_failures >= FAILING_AFTER:

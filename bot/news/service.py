@@ -21,7 +21,7 @@ from bot.news.digest import arrange_digest, pick_representatives
 from bot.news.enrich import Enricher
 from bot.news.errors import NewsError
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
-from bot.news.llm import LLMCondenser, LLMSettings
+from bot.news.llm import LLMCondenser
 from bot.news.models import Digest, PollReport, Story
 from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
@@ -90,9 +90,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         if config.llm.enabled and llm_session is not None:
             # the model endpoint is the admin's own choice (often a local Ollama), so it goes
             # through its own plain session rather than the feed fetcher's private-network guard
-            llm = LLMCondenser(
-                llm_session, LLMSettings(**dataclasses.asdict(config.llm)), self.topic_names
-            )
+            llm = LLMCondenser(llm_session, config.llm, self.topic_names)
         self.poller = Poller(
             store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock, llm=llm
         )

@@ -95,14 +95,14 @@ class StoryTable:
 
     # ------------------------------------------------------------------ identity
 
-    async def known(self, source_id: int, keys: Sequence[str]) -> dict[str, tuple[int | None, str]]:
+    async def known(
+        self, source_id: int, keys: Sequence[str], *, db: aiosqlite.Connection | None = None
+    ) -> dict[str, tuple[int | None, str]]:
         """key -> (story id, or None for a tombstone; content hash) for keys seen before."""
-        if not keys:
-            return {}
         out: dict[str, tuple[int | None, str]] = {}
         for chunk in _chunks(keys, 500):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            async with (db or self._db).execute(
                 f"SELECT k.key, k.story_id, st.content_hash FROM story_keys k"
                 f" LEFT JOIN stories st ON st.id = k.story_id"
                 f" WHERE k.source_id = ? AND k.key IN ({marks})",
@@ -127,17 +127,7 @@ class StoryTable:
         outcome = IngestOutcome()
         if not candidates:
             return outcome
-        known = {}
-        for chunk in _chunks([c.key for c in candidates], 500):
-            marks = ",".join("?" * len(chunk))
-            async with db.execute(
-                f"SELECT k.key, k.story_id, st.content_hash FROM story_keys k"
-                f" LEFT JOIN stories st ON st.id = k.story_id"
-                f" WHERE k.source_id = ? AND k.key IN ({marks})",
-                (source_id, *chunk),
-            ) as cur:
-                async for key, story_id, digest in cur:
-                    known[key] = (story_id, digest)
+        known = await self.known(source_id, [c.key for c in candidates], db=db)
         fresh = [c for c in candidates if c.key not in known]
         urls = list({c.entry.link for c in fresh if c.entry.link})
         by_url: dict[str, int] = {}
@@ -321,9 +311,7 @@ class StoryTable:
             where += " AND st.published >= ?"
             args = (*args, to_ts(since))
         if topics:
-            marks = ",".join("?" * len(topics))
-            where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
-            args = (*args, *topics)
+            where, args = where + _topic_filter(topics), (*args, *topics)
         source = "stories_fts f JOIN stories st ON st.id = f.rowid" if where else "stories_fts f"
         wanted = limit + offset
         sql = (
@@ -361,9 +349,7 @@ class StoryTable:
             where += " AND st.published <= ?"
             args = (*args, to_ts(until))
         if topics:
-            marks = ",".join("?" * len(topics))
-            where += f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
-            args = (*args, *topics)
+            where, args = where + _topic_filter(topics), (*args, *topics)
         if source_id is not None:
             where += " AND st.source_id = ?"
             args = (*args, source_id)
@@ -473,6 +459,11 @@ class StoryTable:
         async with self._db.execute("SELECT id, title, lead, text FROM stories ORDER BY id") as cur:
             rows = list(await cur.fetchall())
         return [rows[i : i + batch] for i in range(0, len(rows), batch)]
+
+
+def _topic_filter(topics: Sequence[str]) -> str:
+    marks = ",".join("?" * len(topics))
+    return f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = 160) -> str:
