@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.news.clean import clean_text, clean_title  # noqa: E402
+from bot.news.identity import content_hash  # noqa: E402
 from bot.news.cluster import ClusterItem, assign_clusters  # noqa: E402
 from bot.news.condense import condense  # noqa: E402
 from bot.news.digest import arrange_digest, pick_representatives  # noqa: E402
@@ -56,6 +57,7 @@ WIDTH = 640
 def load_stories(now: datetime) -> list[Story]:
     """Every dated entry of the sample feeds, enriched as the poll pipeline does."""
     stories: list[Story] = []
+    seen: set[str] = set()  # the store keeps one story when a feed repeats one under a new URL
     for source_id, path in enumerate(sorted(FEEDS.glob("*.xml")), start=1):
         feed = parse_feed(
             path.read_bytes(), url=f"https://{path.stem}.example/feed", fetched_at=now
@@ -63,6 +65,9 @@ def load_stories(now: datetime) -> list[Story]:
         for entry in feed.entries:
             if entry.date_estimated:  # dated after "now": not yet published at that moment
                 continue
+            if content_hash(entry) in seen:
+                continue
+            seen.add(content_hash(entry))
             body = clean_text(entry.content_html or entry.summary_html)
             short = condense(clean_title(entry.title), body)
             stories.append(
