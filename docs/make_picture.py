@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.news.clean import clean_text, clean_title  # noqa: E402
-from bot.news.identity import content_hash  # noqa: E402
 from bot.news.cluster import ClusterItem, assign_clusters  # noqa: E402
 from bot.news.condense import condense  # noqa: E402
 from bot.news.digest import arrange_digest, pick_representatives  # noqa: E402
+from bot.news.identity import content_hash  # noqa: E402
 from bot.news.models import Digest, Story  # noqa: E402
 from bot.news.parse import parse_feed  # noqa: E402
 from bot.news.topics import DEFAULT_TOPICS, Tagger  # noqa: E402
