@@ -115,6 +115,8 @@ async def _poll_with_progress(service, *, due_only: bool, quiet_after: int = 5) 
         report = await service.poll(due_only=due_only, progress=progress)
     finally:
         bar.close()
+    for name, warning in report.warnings[:quiet_after]:
+        print(f"  ! {name}: read despite errors ({warning})", file=sys.stderr)
     if len(failed) > quiet_after:
         print(f"  … and {len(failed) - quiet_after} more failing sources", file=sys.stderr)
     if failed and all("could not be resolved" in e for e in failed) and report.ok == 0:

@@ -193,4 +193,6 @@ class PollReport:
     new_stories: int = 0
     updated_stories: int = 0
     failures: tuple[tuple[str, str], ...] = ()  # (source name or url, error sentence)
+    #: feeds read despite recoverable errors: (source name or url, what was wrong)
+    warnings: tuple[tuple[str, str], ...] = ()
     new_story_ids: tuple[int, ...] = field(default=())

@@ -49,6 +49,11 @@ class SourceOutcome:
     warning: str | None = None
 
 
+def new_totals() -> dict:
+    """Running counts of a poll, filled in by :meth:`Poller.write`."""
+    return {"ok": 0, "nm": 0, "failed": 0, "new": [], "updated": 0, "failures": [], "warnings": []}
+
+
 class Poller:
     def __init__(
         self,
@@ -75,7 +80,7 @@ class Poller:
 
     async def run(self, sources: Sequence[Source], progress: Progress | None = None) -> PollReport:
         queue: asyncio.Queue[SourceOutcome | None] = asyncio.Queue(maxsize=WRITE_BATCH * 2)
-        totals = {"ok": 0, "nm": 0, "failed": 0, "new": [], "updated": 0, "failures": []}
+        totals = new_totals()
         writer = asyncio.create_task(self._writer(queue, totals))
         done = 0
 
@@ -102,6 +107,7 @@ class Poller:
             new_stories=len(totals["new"]),
             updated_stories=totals["updated"],
             failures=tuple(totals["failures"]),
+            warnings=tuple(totals["warnings"]),
             new_story_ids=tuple(totals["new"]),
         )
 
@@ -290,6 +296,10 @@ class Poller:
                     totals["failures"].append((out.source.name or out.source.url, out.error or ""))
                     fails.append((out.source.id, out.error, out.next_poll))
                     continue
+                if out.warning:
+                    name = out.source.name or out.source.url
+                    totals["warnings"].append((name, out.warning))
+                    log.warning("source %s: read despite errors: %s", name, out.warning)
                 if out.candidates:
                     ingest = await self.store.stories.ingest(db, out.source.id, out.candidates, now)
                     totals["new"].extend(ingest.new_ids)

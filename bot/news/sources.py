@@ -19,6 +19,7 @@ from bot.news.fetch import Fetcher
 from bot.news.models import PollReport, Source, Story
 from bot.news.opml import read_opml, write_opml
 from bot.news.parse import parse_feed
+from bot.news.poll import new_totals
 from bot.news.store import GLOBAL, Store
 from bot.news.urls import canonical_url
 
@@ -85,7 +86,7 @@ class SourcesMixin:
         report = PollReport()
         if created or existing is None:
             outcome = await self.poller.poll_source(source, result=result)
-            totals = {"ok": 0, "nm": 0, "failed": 0, "new": [], "updated": 0, "failures": []}
+            totals = new_totals()
             await self.poller.write([outcome], totals)
             await self._cluster(totals["new"])
             report = PollReport(ok=1, new_stories=len(totals["new"]))

@@ -386,3 +386,17 @@ async def test_same_event_from_two_outlets_is_one_digest_entry(service, feed_ser
     [story] = digest.stories
     assert story.cluster_size == 2
     assert set(story.also_covered_by) == {"Outlet A", "Outlet B"} - {story.source_name}
+
+
+async def test_a_broken_feed_that_still_yields_stories_is_read_with_a_warning(
+    service, feed_server, clock
+) -> None:
+    feed_server.add("/feed.xml", rss([item(1)]))
+    await service.add_source(feed_server.url("/feed.xml"))
+    whole = rss([item(n) for n in range(1, 6)])
+    feed_server.add("/feed.xml", whole[: whole.index(b"<item>", whole.index(b"Story number 3"))])
+    clock.advance(timedelta(hours=1))
+    report = await service.poll(due_only=False)
+    assert (report.ok, report.failed) == (1, 0)
+    assert report.new_stories >= 1  # the items before the break are kept
+    assert report.warnings and report.warnings[0][0] == "Example News"
