@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.news import policy
@@ -319,7 +319,3 @@ class Poller:
                 if r is not None and r.permanent_url and r.permanent_url != source.url:
                     moves.append((source.id, r.permanent_url))
             await self.store.sources.record_results(db, now, oks=oks, fails=fails, moves=moves)
-
-
-def with_interval(source: Source, interval: timedelta) -> Source:
-    return replace(source, interval=interval)
