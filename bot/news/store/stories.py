@@ -40,7 +40,7 @@ class IngestOutcome:
     updated_ids: list[int] = field(default_factory=list)
 
 
-def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
+def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "", **extra) -> Story:
     return Story(
         id=row["id"],
         source_id=row["source_id"],
@@ -58,7 +58,24 @@ def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "") -> Story:
         cluster_id=row["cluster_id"],
         text=text,
         snippet=snippet,
+        **extra,
     )
+
+
+_Outlets = tuple[dict[int, int], dict[int, list[tuple[int, str]]]]
+
+
+def _outlet_fields(outlets: _Outlets, cluster_id: int | None, source_id: int) -> dict:
+    """``also_covered_by`` and ``other_outlets`` for a story of that cluster and source."""
+    counts, named = outlets
+    count = counts.get(cluster_id, 0)
+    if count < 2:
+        return {}
+    others = [n for i, n in named.get(cluster_id, ()) if i != source_id]
+    return {
+        "also_covered_by": tuple(dict.fromkeys(others[:NAMED_OUTLETS])),
+        "other_outlets": count - 1,
+    }
 
 
 #: outlets named with a story (the rest are counted)
@@ -368,14 +385,23 @@ class StoryTable:
             f" WHERE 1 = 1{where} ORDER BY st.published DESC, st.id DESC LIMIT ?",
             (*args, limit),
         ) as cur:
-            stories = [_story(r) async for r in cur]
-        return await self._with_outlets(stories)
+            rows = await cur.fetchall()
+        # the outlets are looked up first, so each story is built once, complete
+        outlets = await self._outlets({r["cluster_id"] for r in rows})
+        return [_story(r, **_outlet_fields(outlets, r["cluster_id"], r["source_id"])) for r in rows]
 
     async def _with_outlets(self, stories: list[Story]) -> list[Story]:
         """Fill ``also_covered_by`` (the first few other outlets) and ``other_outlets`` (all)."""
-        clusters = {s.cluster_id for s in stories if s.cluster_id is not None}
-        if not clusters:
-            return stories
+        outlets = await self._outlets({s.cluster_id for s in stories})
+        out = []
+        for s in stories:
+            extra = _outlet_fields(outlets, s.cluster_id, s.source_id)
+            out.append(_replace(s, **extra) if extra else s)
+        return out
+
+    async def _outlets(self, clusters: set[int | None]) -> _Outlets:
+        """Per cluster of more than one outlet: how many outlets, and the first few by name."""
+        clusters.discard(None)
         counts: dict[int, int] = {}
         named: dict[int, list[tuple[int, str]]] = {}  # cluster -> (source id, name), earliest first
         for chunk in _chunks(sorted(clusters), 500):
@@ -399,21 +425,7 @@ class StoryTable:
             ) as cur:
                 async for cluster_id, source_id, name in cur:
                     named.setdefault(cluster_id, []).append((source_id, name))
-        out = []
-        for s in stories:
-            count = counts.get(s.cluster_id, 0)
-            if count < 2:
-                out.append(s)
-                continue
-            others = [n for i, n in named.get(s.cluster_id, ()) if i != s.source_id]
-            out.append(
-                _replace(
-                    s,
-                    also_covered_by=tuple(dict.fromkeys(others[:NAMED_OUTLETS])),
-                    other_outlets=count - 1,
-                )
-            )
-        return out
+        return counts, named
 
     async def set_clusters(
         self, db: aiosqlite.Connection, changes: Sequence[tuple[int, int]]
@@ -463,7 +475,11 @@ class StoryTable:
 
 def _topic_filter(topics: Sequence[str]) -> str:
     marks = ",".join("?" * len(topics))
-    return f" AND st.id IN (SELECT story_id FROM story_topics WHERE topic IN ({marks}))"
+    # EXISTS walks the window newest first; IN would build the set of every tagged story
+    return (
+        " AND EXISTS (SELECT 1 FROM story_topics t WHERE t.story_id = st.id"
+        f" AND t.topic IN ({marks}))"
+    )
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = 160) -> str:
