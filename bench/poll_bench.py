@@ -30,7 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,21 +161,38 @@ class FeedServerProcess:
 class LagMonitor:
     """How late a 10 ms sleep wakes up: what any other task would feel during a poll."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, watchdog: bool = False) -> None:
         self.samples: list[float] = []
         self._task: asyncio.Task | None = None
+        self._beat = time.perf_counter()
+        self._watchdog = watchdog
+        self._stop = threading.Event()
 
     async def _run(self) -> None:
         while True:
-            start = time.perf_counter()
+            start = self._beat = time.perf_counter()
             await asyncio.sleep(0.010)
             self.samples.append(max(0.0, time.perf_counter() - start - 0.010))
 
+    def _watch(self, loop_thread: int) -> None:
+        """Print where the event loop's thread is when it has not run for half a second."""
+        reported = 0.0
+        while not self._stop.wait(0.1):
+            stalled = time.perf_counter() - self._beat
+            if stalled > 0.5 and self._beat != reported:
+                reported = self._beat
+                frame = sys._current_frames().get(loop_thread)
+                where = "".join(traceback.format_stack(frame)[-6:]) if frame else "?"
+                say(f"event loop stalled {stalled:.1f} s in:\n{where}")
+
     def __enter__(self) -> LagMonitor:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._watchdog:
+            threading.Thread(target=self._watch, args=(threading.get_ident(),), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
         if self._task:
             self._task.cancel()
 
@@ -425,7 +444,7 @@ async def measure(service: NewsService, fig: Figures, args: argparse.Namespace) 
     service._cluster = timed_cluster
 
     profile = PollProfile() if args.profile else contextlib.nullcontext()
-    with LagMonitor() as lag, profile:
+    with LagMonitor(watchdog=args.watchdog) as lag, profile:
         fig.first_wall, fig.first_cpu, report = await timed_poll(service, "poll 1", args.feeds)
     if isinstance(profile, PollProfile):
         print_profile(summarise_profile(profile, Path(args.profile)), args.profile)
@@ -549,6 +568,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument(
         "--profile", metavar="PATH", help="profile poll 1 (slows it down) and write pstats to PATH"
+    )
+    parser.add_argument(
+        "--watchdog",
+        action="store_true",
+        help="print where the event loop is whenever poll 1 stalls it for over 0.5 s",
     )
     parser.add_argument(
         "--skip-cluster",
