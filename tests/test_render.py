@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,11 @@ from bot.render import (
     size,
 )
 from bot.textrender import clean_text, headline_of, http_url
-
-NOW = datetime(2025, 11, 27, 8, 0, tzinfo=UTC)
+from tests import factories
+from tests.factories import (
+    NOW,
+    make_digest,
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -320,35 +323,8 @@ def test_shorten_cuts_at_word_boundaries(raw: str, limit: int) -> None:
 
 
 def story(n: int, **changes: object) -> Story:
-    fields: dict[str, object] = {
-        "id": n,
-        "source_id": 1,
-        "source_name": "The Verge",
-        "url": f"https://example.com/news/{n}",
-        "title": f"Feed title {n}",
-        "published": NOW - timedelta(hours=3),
-        "first_seen": NOW,
-        "headline": f"Regulators open inquiry {n}",
-        "lead": "The agency said on Tuesday it would examine the deal.",
-        "points": ("The review takes 90 days.", "Shares fell 2%."),
-        "also_covered_by": ("Wired", "Ars Technica"),
-        "image": f"https://img.example.com/{n}.png",
-    }
-    fields.update(changes)
-    return Story(**fields)  # type: ignore[arg-type]
-
-
-def make_digest(
-    *sections: DigestSection, more: tuple[Story, ...] = (), notice: str | None = None
-) -> Digest:
-    return Digest(
-        title="AI news briefing",
-        since=NOW - timedelta(days=1),
-        until=NOW,
-        sections=sections,
-        more=more,
-        notice=notice,
-    )
+    """The shared test story, with a thumbnail unless the test says otherwise."""
+    return factories.story(n, **{"image": f"https://img.example.com/{n}.png", **changes})
 
 
 def test_three_sections_read_like_a_briefing() -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from bot.news.models import Digest, DigestSection, Story
+from bot.news.models import DigestSection
 from bot.textrender import (
     WIDTH,
     clean_text,
@@ -16,40 +16,13 @@ from bot.textrender import (
     render_digest_text,
     render_stories_text,
 )
+from tests.factories import (
+    NOW,
+    story,
+)
+from tests.factories import make_digest as digest
 
-NOW = datetime(2025, 11, 27, 8, 0, tzinfo=UTC)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def story(n: int, **changes: object) -> Story:
-    fields: dict[str, object] = {
-        "id": n,
-        "source_id": 1,
-        "source_name": "The Verge",
-        "url": f"https://example.com/news/{n}",
-        "title": f"Feed title {n}",
-        "published": NOW - timedelta(hours=3),
-        "first_seen": NOW,
-        "headline": f"Regulators open inquiry {n}",
-        "lead": "The agency said on Tuesday it would examine the deal.",
-        "points": ("The review takes 90 days.", "Shares fell 2%."),
-        "also_covered_by": ("Wired", "Ars Technica"),
-    }
-    fields.update(changes)
-    return Story(**fields)  # type: ignore[arg-type]
-
-
-def digest(
-    *sections: DigestSection, more: tuple[Story, ...] = (), notice: str | None = None
-) -> Digest:
-    return Digest(
-        title="AI news briefing",
-        since=NOW - timedelta(days=1),
-        until=NOW,
-        sections=sections,
-        more=more,
-        notice=notice,
-    )
 
 
 def test_digest_reads_like_a_briefing() -> None:
