@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def tokens(text: str) -> list[str]:
             continue
         if len(w) > 4 and w.endswith("s") and not w.endswith("ss") and not w[-2].isdigit():
             w = w[:-1]
-        out.append(w)
+        # one string object per distinct term: tens of thousands of stories share them
+        out.append(sys.intern(w))
     return out
 
 
