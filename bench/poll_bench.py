@@ -181,9 +181,16 @@ class LagMonitor:
             stalled = time.perf_counter() - self._beat
             if stalled > 0.5 and self._beat != reported:
                 reported = self._beat
-                frame = sys._current_frames().get(loop_thread)
-                where = "".join(traceback.format_stack(frame)[-6:]) if frame else "?"
-                say(f"event loop stalled {stalled:.1f} s in:\n{where}")
+                frames = sys._current_frames()
+                names = {t.ident: t.name for t in threading.enumerate()}
+                where = "".join(
+                    f"  -- {names.get(ident, ident)}"
+                    f"{' (event loop)' if ident == loop_thread else ''}:\n"
+                    + "".join(traceback.format_stack(frame)[-4:])
+                    for ident, frame in frames.items()
+                    if ident != threading.get_ident()
+                )
+                say(f"event loop stalled {stalled:.1f} s; every thread was in:\n{where}")
 
     def __enter__(self) -> LagMonitor:
         self._task = asyncio.get_running_loop().create_task(self._run())
