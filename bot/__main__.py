@@ -95,13 +95,7 @@ def print_poll_summary(report: PollReport) -> None:
 
 async def _poll_with_progress(service, *, due_only: bool, quiet_after: int = 5) -> PollReport:
     """Poll with a progress bar; failing sources get a line each, up to ``quiet_after``."""
-    now = service.clock()
-    count = len(
-        await service.store.sources.due(now)
-        if due_only
-        else await service.store.sources.list(with_counts=False)
-    )
-    bar = ProgressLine(total=count, label="Polling", stream=sys.stderr)
+    bar = ProgressLine(total=0, label="Polling", stream=sys.stderr)  # the poll reports its total
     failed: list[str] = []
 
     def progress(done: int, total: int, source: Source, error: str | None) -> None:
@@ -109,7 +103,7 @@ async def _poll_with_progress(service, *, due_only: bool, quiet_after: int = 5) 
             failed.append(error)
             if len(failed) <= quiet_after:
                 bar.message(f"  ✗ {source.name or source.url}: {error}")
-        bar.update(done)
+        bar.update(done, total)
 
     try:
         report = await service.poll(due_only=due_only, progress=progress)
@@ -154,31 +148,26 @@ async def cmd_digest(service, args) -> int:
 
 async def cmd_search(service, args) -> int:
     results = await service.search(" ".join(args.query), since=args.since, limit=args.limit)
-    if args.json:
-        print(json.dumps([story_json(s) for s in results], indent=2, ensure_ascii=False))
-        return EXIT_OK
-    if not results:
-        print("No stories match.")
-        return EXIT_OK
-    from bot.textrender import render_stories_text
-
-    print(render_stories_text(results, now=service.clock(), color=_color()))
-    return EXIT_OK
+    return _print_stories(service, results, as_json=args.json, none="No stories match.")
 
 
 async def cmd_stories(service, args) -> int:
     results = await service.stories(
         topic=args.topic, source=args.source, since=args.since, limit=args.limit
     )
-    if args.json:
-        print(json.dumps([story_json(s) for s in results], indent=2, ensure_ascii=False))
-        return EXIT_OK
-    if not results:
-        print("No stories in that window.")
-        return EXIT_OK
-    from bot.textrender import render_stories_text
+    return _print_stories(service, results, as_json=args.json, none="No stories in that window.")
 
-    print(render_stories_text(results, now=service.clock(), color=_color()))
+
+def _print_stories(service, stories: Sequence[Story], *, as_json: bool, none: str) -> int:
+    """A story list as JSON, or readable text (``none`` when the list is empty)."""
+    if as_json:
+        print(json.dumps([story_json(s) for s in stories], indent=2, ensure_ascii=False))
+    elif not stories:
+        print(none)
+    else:
+        from bot.textrender import render_stories_text
+
+        print(render_stories_text(stories, now=service.clock(), color=_color()))
     return EXIT_OK
 
 
