@@ -249,10 +249,9 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         offset: int = 0,
     ) -> list[Story]:
         start = self.clock() - since if since else None
-        found = await self.store.stories.search(
+        return await self.store.stories.search(
             query, scope=scope, since=start, topics=topics, limit=limit, offset=offset
         )
-        return await self.store.stories._with_outlets(found)
 
     async def stories(
         self,
@@ -316,10 +315,9 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
 
     async def _select(self, scope, wanted, query, start, exclude, announce_only) -> list[Story]:
         if query:
-            found = await self.store.stories.search(
+            return await self.store.stories.search(
                 query, scope=scope, since=start, topics=wanted, limit=200
             )
-            return await self.store.stories._with_outlets(found)
         return await self.store.stories.recent(
             scope=scope,
             since=start,

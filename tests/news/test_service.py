@@ -386,6 +386,8 @@ async def test_same_event_from_two_outlets_is_one_digest_entry(service, feed_ser
     [story] = digest.stories
     assert story.cluster_size == 2
     assert set(story.also_covered_by) == {"Outlet A", "Outlet B"} - {story.source_name}
+    [found] = [s for s in await service.search("chatbot fined") if s.id == story.id]
+    assert found.cluster_size == 2 and found.also_covered_by == story.also_covered_by
 
 
 async def test_a_broken_feed_that_still_yields_stories_is_read_with_a_warning(

@@ -342,8 +342,15 @@ class StoryTable:
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
+        outlets = await self._outlets({s.cluster_id for s in stories})
         return [
-            _replace(s, snippet=make_snippet(s.text, words) or s.lead, text="") for s in stories
+            _replace(
+                s,
+                snippet=make_snippet(s.text, words) or s.lead,
+                text="",
+                **_outlet_fields(outlets, s.cluster_id, s.source_id),
+            )
+            for s in stories
         ]
 
     async def recent(
@@ -389,15 +396,6 @@ class StoryTable:
         # the outlets are looked up first, so each story is built once, complete
         outlets = await self._outlets({r["cluster_id"] for r in rows})
         return [_story(r, **_outlet_fields(outlets, r["cluster_id"], r["source_id"])) for r in rows]
-
-    async def _with_outlets(self, stories: list[Story]) -> list[Story]:
-        """Fill ``also_covered_by`` (the first few other outlets) and ``other_outlets`` (all)."""
-        outlets = await self._outlets({s.cluster_id for s in stories})
-        out = []
-        for s in stories:
-            extra = _outlet_fields(outlets, s.cluster_id, s.source_id)
-            out.append(_replace(s, **extra) if extra else s)
-        return out
 
     async def _outlets(self, clusters: set[int | None]) -> _Outlets:
         """Per cluster of more than one outlet: how many outlets, and the first few by name."""
