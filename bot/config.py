@@ -87,8 +87,9 @@ class SourceConfig:
 @dataclass(frozen=True)
 class TopicConfig:
     name: str
-    title: str = ""
-    description: str = ""
+    #: None: the name (or, extending a default topic, its own title and description)
+    title: str | None = None
+    description: str | None = None
     phrases: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
@@ -282,6 +283,17 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(
                 f"taxonomy.topics[{i}].name: {topic.name!r} must be lower-case letters, digits, '-'"
             )
+    if config.taxonomy.topics and all(t is not None for t in config.taxonomy.topics):
+        # the taxonomy's own rules, reported here with their key paths
+        from bot.news.taxonomy import TaxonomyError, taxonomy_from_config
+
+        try:
+            taxonomy_from_config(
+                [dataclasses.asdict(t) for t in config.taxonomy.topics],
+                extend_default=config.taxonomy.mode != "replace",
+            )
+        except TaxonomyError as exc:
+            problems.extend(f"taxonomy.{p}" for p in exc.problems)
     if config.taxonomy.mode == "replace" and not config.taxonomy.topics:
         problems.append("taxonomy.mode: 'replace' needs at least one [[taxonomy.topics]] entry")
 

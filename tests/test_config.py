@@ -102,3 +102,20 @@ def test_image_default_config_is_read_only_when_present(tmp_path, monkeypatch) -
     assert read_config(None).origin == "built-in defaults"  # nothing mounted: defaults
     mounted.write_text('[digest]\ntitle = "mounted"\n')
     assert read_config(None).digest.title == "mounted"
+
+
+def test_a_topic_the_taxonomy_would_refuse_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            {
+                "taxonomy": {
+                    "mode": "extend",
+                    "topics": [
+                        {"name": "robotics", "description": "   ", "phrases": ["robot", ""]}
+                    ],
+                }
+            }
+        )
+    problems = "\n".join(info.value.problems)
+    assert "taxonomy.topics[0] (robotics).description" in problems
+    assert "taxonomy.topics[0] (robotics).phrases[1]" in problems
