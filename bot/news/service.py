@@ -342,22 +342,9 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             tags = await asyncio.to_thread(
                 self.enricher.retag, [(r["title"], f"{r['lead']} {r['text'][:600]}") for r in rows]
             )
-            updates = [(list(t), r["id"]) for r, t in zip(rows, tags, strict=True)]
+            updates = [(r["id"], t) for r, t in zip(rows, tags, strict=True)]
             async with self.store.lock, self.store.transaction() as db:
-                for topics, story_id in updates:
-                    import json
-
-                    cur = await db.execute(
-                        "UPDATE stories SET topics = ? WHERE id = ? AND topics != ?",
-                        (json.dumps(topics), story_id, json.dumps(topics)),
-                    )
-                    if cur.rowcount:
-                        changed += 1
-                        await db.execute("DELETE FROM story_topics WHERE story_id = ?", (story_id,))
-                        await db.executemany(
-                            "INSERT INTO story_topics (topic, story_id, rank) VALUES (?, ?, ?)",
-                            [(t, story_id, i) for i, t in enumerate(topics)],
-                        )
+                changed += await self.store.stories.set_topics(db, updates)
             done += len(rows)
             if progress:
                 progress(done, total)

@@ -402,3 +402,25 @@ async def test_a_broken_feed_that_still_yields_stories_is_read_with_a_warning(
     assert (report.ok, report.failed) == (1, 0)
     assert report.new_stories >= 1  # the items before the break are kept
     assert report.warnings and report.warnings[0][0] == "Example News"
+
+
+async def test_retag_applies_a_changed_taxonomy_to_stored_stories(tmp_path, feed_server, clock):
+    feed_server.add("/feed.xml", rss([item(1, title="Warehouse robot learns to fold laundry")]))
+    first = await NewsService.open(make_config(tmp_path), clock=clock)
+    try:
+        await first.add_source(feed_server.url("/feed.xml"))
+    finally:
+        await first.close()
+    robotics = {
+        "mode": "extend",
+        "topics": [{"name": "robotics", "title": "Robotics", "phrases": ["robot"]}],
+    }
+    second = await NewsService.open(make_config(tmp_path, taxonomy=robotics), clock=clock)
+    try:
+        assert await second.stories(topic="robotics", since=timedelta(days=30)) == []
+        assert await second.retag() == 1
+        [story] = await second.stories(topic="robotics", since=timedelta(days=30))
+        assert "robotics" in story.topics
+        assert await second.retag() == 0  # nothing left to change
+    finally:
+        await second.close()

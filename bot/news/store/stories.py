@@ -425,6 +425,26 @@ class StoryTable:
                     named.setdefault(cluster_id, []).append((source_id, name))
         return counts, named
 
+    async def set_topics(
+        self, db: aiosqlite.Connection, updates: Sequence[tuple[int, Sequence[str]]]
+    ) -> int:
+        """Store new topics (story id, topics best first); returns how many stories changed."""
+        changed = 0
+        for story_id, topics in updates:
+            encoded = json.dumps(list(topics))
+            cur = await db.execute(
+                "UPDATE stories SET topics = ? WHERE id = ? AND topics != ?",
+                (encoded, story_id, encoded),
+            )
+            if cur.rowcount:
+                changed += 1
+                await db.execute("DELETE FROM story_topics WHERE story_id = ?", (story_id,))
+                await db.executemany(
+                    "INSERT INTO story_topics (topic, story_id, rank) VALUES (?, ?, ?)",
+                    [(t, story_id, i) for i, t in enumerate(topics)],
+                )
+        return changed
+
     async def set_clusters(
         self, db: aiosqlite.Connection, changes: Sequence[tuple[int, int]]
     ) -> None:
