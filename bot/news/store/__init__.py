@@ -54,15 +54,11 @@ class Store:
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
 
-        def copy(conn: sqlite3.Connection) -> None:
-            dest = sqlite3.connect(str(target))
-            try:
-                conn.backup(dest)
-            finally:
-                dest.close()
-
+        # the copy is written from aiosqlite's thread, so the target may not be tied to ours
+        dest = sqlite3.connect(str(target), check_same_thread=False)
         try:
-            # aiosqlite runs callables on its own thread with the underlying connection
-            await self.db._execute(copy, self.db._conn)
+            await self.db.backup(dest)
         except sqlite3.Error as exc:
             raise StoreError(f"backup to {target} failed: {exc}") from None
+        finally:
+            dest.close()
