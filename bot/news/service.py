@@ -80,8 +80,8 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         self._llm_session = llm_session
         self.store = store
         self.fetcher = fetcher
-        self.topics = tagger_topics = tuple(tagger_topics_of(tagger, config))
-        self.topic_names = tuple(t.name for t in tagger_topics)
+        self.topics = tuple(tagger.topics)  # the taxonomy the tagger was built with
+        self.topic_names = tuple(t.name for t in self.topics)
         self.tagger = tagger
         self.clock = clock
         self._owned_session = session
@@ -349,11 +349,6 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             if progress:
                 progress(done, total)
         return changed
-
-
-def tagger_topics_of(tagger: Tagger, config: Config) -> Sequence[Topic]:
-    topics = getattr(tagger, "topics", None)
-    return topics if topics else taxonomy(config)
 
 
 def _topic_title(topics: Sequence[Topic], name: str) -> str:

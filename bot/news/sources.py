@@ -73,7 +73,6 @@ class SourcesMixin:
     ) -> AddedSource:
         """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it."""
         feed_url, result, parsed, note = await self._resolve_feed(url)
-        existing = await self.store.sources.by_url(feed_url)
         source, created = await self.store.sources.add(
             url=feed_url,
             name=(name or parsed.title or host_name(feed_url)).strip()[:100],
@@ -84,7 +83,7 @@ class SourcesMixin:
             now=self.clock(),
         )
         report = PollReport()
-        if created or existing is None:
+        if created:  # a feed another scope already polls is not ingested again
             outcome = await self.poller.poll_source(source, result=result)
             totals = new_totals()
             await self.poller.write([outcome], totals)
