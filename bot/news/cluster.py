@@ -17,16 +17,22 @@ bench/tagging.py check that the pairs found are those an all-pairs scan finds.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import sys
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import mul
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_THRESHOLD = 0.2
+#: how long the service's index holds a story: a window either side of it
+HOLD = 2 * DEFAULT_WINDOW
 #: how many of a new story's heaviest terms look for candidates
 QUERY_TERMS = 8
 #: each term and time bucket offers at most this many of its latest stories
@@ -88,10 +94,6 @@ def _idf(docs: Iterable[Mapping[str, int]]) -> dict[str, float]:
 
 
 def _idf_from_df(df: Mapping[str, int], n: int) -> dict[str, float]:
-    return _idf_from_df(df, n)
-
-
-def _idf_from_df(df: Mapping[str, int], n: int) -> dict[str, float]:
     return {term: math.log((n + 1) / (c + 1)) + 1.0 for term, c in df.items()}
 
 
@@ -135,146 +137,345 @@ def assign_clusters(
     A recent item that had no cluster and is matched founds the cluster: it is
     included in the result (id -> its own id) so the caller can store that too.
     """
-    counts = [Counter(tokens(item.text)) for item in (*recent, *new)]
-    df: Counter[str] = Counter()
-    for c in counts:
-        df.update(c.keys())
-    idf = _idf_from_df(df, len(counts))
-    default = max(idf.values(), default=1.0)
-    vectors = []
-    for i, c in enumerate(counts):  # release each count as its vector is made: half the peak
-        vectors.append(_weigh(c, idf, default))
-        counts[i] = None  # type: ignore[call-overload]
-    del counts
-    index = _Index(window, df)
-
-    cluster_of: dict[int, int] = {}  # item id -> cluster id, for everything seen
-    # the earliest story seen of each cluster: a cluster spans at most one window from its
-    # start, so similar stories cannot chain one "event" across days
-    started: dict[int, datetime] = {}
-    # In time order, so that the latest postings of a term are the nearest in time.
-    for pos in sorted(range(len(recent)), key=lambda p: (recent[p].published, recent[p].id)):
-        item = recent[pos]
-        index.add(item, vectors[pos])
-        cluster = item.cluster_id if item.cluster_id is not None else item.id
-        cluster_of[item.id] = cluster
-        started.setdefault(cluster, item.published)
-
-    result: dict[int, int] = {}
-    recent_ids = {item.id for item in recent}
-    for pos in sorted(range(len(new)), key=lambda p: (new[p].published, new[p].id)):
-        item, vec = new[pos], vectors[len(recent) + pos]
-        match = index.best_match(item, vec, threshold)
-        if match is not None and item.published - started[cluster_of[match.id]] > window:
-            match = None  # that event began too long ago: this is a new one
-        if match is None:
-            cluster = item.cluster_id if item.cluster_id is not None else item.id
-            started.setdefault(cluster, item.published)
-        else:
-            cluster = cluster_of[match.id]
-            if match.id in recent_ids and match.cluster_id is None:
-                result[match.id] = cluster
-        cluster_of[item.id] = cluster
-        result[item.id] = cluster
-        index.add(item, vec)
-    return result
+    return ClusterIndex(window=window, threshold=threshold).assign(new, known=recent)
 
 
-class _Index:
-    """Postings of the stories seen so far, by term and then by time bucket.
+class ClusterIndex:
+    """The stories of the last days, kept between polls to cluster new stories against.
 
-    Buckets are one window wide, so a story's matches lie in its own bucket or
-    the two beside it; older stories cost nothing however many there are.
+    A story is held as its TF-IDF vector in flat arrays (term ids and weights, no text),
+    with postings by term and by time bucket. Buckets are one window wide, so a
+    story's matches lie in its own bucket or the two beside it; older stories cost
+    nothing. Document frequencies count the stories held now. A story's weights are
+    fixed when it is added: re-weighing the window whenever a poll brings new stories
+    would cost a pass over all of it, for differences far below the threshold.
     """
 
-    def __init__(self, window: timedelta, df: Mapping[str, int]) -> None:
-        self.df = df
-        self.reach = window // _MICROSECOND
-        self.span = max(1, self.reach)
-        # term -> time bucket -> (positions, the term's weight in each)
-        self.postings: dict[str, dict[int, tuple[list[int], list[float]]]] = defaultdict(dict)
-        self.items: list[ClusterItem] = []
-        self.vectors: list[dict[str, float]] = []
-        self.times: list[int] = []
+    def __init__(
+        self, *, window: timedelta = DEFAULT_WINDOW, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
+        self.window = window
+        self.threshold = threshold
+        self._reach = window // _MICROSECOND
+        self._span = max(1, self._reach)
+        self._reset()
 
-    def add(self, item: ClusterItem, vec: dict[str, float]) -> None:
-        pos = len(self.items)
-        at = _micros(item.published)
-        self.items.append(item)
-        self.vectors.append(vec)
-        self.times.append(at)
-        bucket = at // self.span
-        df, postings = self.df, self.postings
+    def _reset(self) -> None:
+        self._term_ids: dict[str, int] = {}
+        self._df = array("l")  # per term id: stories held that have the term
+        # per term id: the one story holding a term no other story has (-1: none). Such
+        # a term is posted only once a second story brings it: most terms never are.
+        self._lone = array("q")
+        # _key(term id, time bucket) -> (slots, the term's weight in each), oldest first;
+        # one flat dict: most terms have a posting or two, a dict per term would cost more
+        self._postings: dict[int, tuple[array, array]] = {}
+        # per slot (a story held; slots are never reused until the index is compacted)
+        self._ids = array("q")
+        self._sources = array("q")
+        self._times = array("q")
+        self._clusters = array("q")  # -1: in no cluster yet (a cluster of its own)
+        self._starts = array("q")  # when the story's cluster began
+        self._alive = bytearray()
+        # slot s's vector: _terms, _counts and _weights[_offsets[s]:_offsets[s + 1]]
+        self._offsets = array("Q", [0])
+        self._terms = array("L")
+        self._counts = array("H")  # how often the term occurs in the story
+        self._weights = array("d")  # as weighed when the story came
+        self._weighed_in = array("L")  # the assign() call that weighed the story
+        self._epoch = 0
+        self._live = 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    # ------------------------------------------------------------------ public
+
+    def assign(
+        self, new: Sequence[ClusterItem], known: Sequence[ClusterItem] = ()
+    ) -> dict[int, int]:
+        """Cluster new items against everything held, then hold them too.
+
+        ``known`` are stories already clustered that the index does not hold yet (the
+        recent past, when a process starts): they are added without being matched.
+        Returns the cluster id of every new item, and of any story that founds a
+        cluster by being matched (see :func:`assign_clusters`).
+        """
+        batch = (*known, *new)
+        if not batch:
+            return {}
+        # Vectors are made one at a time as items are added (all at once, they would be
+        # the largest thing here); the batch's document counts are final before the first.
+        rows = self._count(batch)
+        n, idf = self._live + len(batch), {}
+        self._epoch += 1
+        started: dict[int, int] = {}  # cluster -> its first story's time, for `known`
+        for pos in sorted(range(len(known)), key=lambda p: (known[p].published, known[p].id)):
+            item, at = known[pos], _micros(known[pos].published)
+            cluster = item.cluster_id if item.cluster_id is not None else item.id
+            start = started.setdefault(cluster, at)
+            mark = -1 if item.cluster_id is None else cluster
+            counts = Counter(rows[pos])
+            rows[pos] = None  # type: ignore[call-overload]
+            vec = self._weigh(counts.items(), n, idf)
+            self._add(item.id, item.source_id, at, mark, start, vec, counts)
+
+        result: dict[int, int] = {}
+        offset = len(known)
+        for pos in sorted(range(len(new)), key=lambda p: (new[p].published, new[p].id)):
+            item, counts = new[pos], Counter(rows[offset + pos])
+            rows[offset + pos] = None  # type: ignore[call-overload]
+            vec = self._weigh(counts.items(), n, idf)
+            at = _micros(item.published)
+            slot = self._best_match(item.id, item.source_id, at, vec, n, idf)
+            if slot is not None and at - self._starts[slot] > self._reach:
+                slot = None  # that event began too long ago: this is a new one
+            if slot is None:
+                cluster = item.cluster_id if item.cluster_id is not None else item.id
+                start = started.setdefault(cluster, at)
+            else:
+                cluster = self._clusters[slot]
+                if cluster < 0:  # a story of its own until now: it founds the cluster
+                    cluster = self._clusters[slot] = self._ids[slot]
+                    result[cluster] = cluster
+                start = self._starts[slot]
+            result[item.id] = cluster
+            self._add(item.id, item.source_id, at, cluster, start, vec, counts)
+        return result
+
+    def forget_before(self, when: datetime) -> None:
+        """Drop the stories published before ``when``; compacts once most are gone."""
+        cutoff = _micros(when)
+        times, alive, offsets, terms, df, lone = (
+            self._times,
+            self._alive,
+            self._offsets,
+            self._terms,
+            self._df,
+            self._lone,
+        )
+        for slot in range(len(times)):
+            if alive[slot] and times[slot] < cutoff:
+                alive[slot] = 0
+                self._live -= 1
+                for i in range(offsets[slot], offsets[slot + 1]):
+                    t = terms[i]
+                    df[t] -= 1
+                    if lone[t] == slot:
+                        lone[t] = -1
+        first = cutoff // self._span
+        postings = self._postings
+        for key in [k for k in postings if k & _BUCKET_MASK < first]:
+            del postings[key]
+        if len(times) - self._live > max(self._live, 1024):
+            self._compact()
+
+    # ------------------------------------------------------------------ vectors
+
+    def _count(self, batch: Sequence[ClusterItem]) -> list[array]:
+        """Each item's term ids; document frequencies updated for the whole batch first."""
+        ids = self._term_ids
+        rows: list[array] = []
+        for item in batch:
+            row = array("L")
+            for term in tokens(item.text):
+                tid = ids.get(term)
+                if tid is None:
+                    tid = ids[term] = len(ids)
+                    self._df.append(0)
+                    self._lone.append(-1)
+                row.append(tid)
+            rows.append(row)
+        df, lone = self._df, self._lone
+        for row in rows:
+            for t in set(row):
+                df[t] += 1
+                if df[t] == 2 and lone[t] >= 0:
+                    self._post_lone(t)
+        return rows
+
+    def _weigh(
+        self, counts: Iterable[tuple[int, int]], n: int, idf: dict[int, float]
+    ) -> dict[int, float]:
+        """Unit TF-IDF vector (term id -> weight) from (term id, count) pairs, with the
+        document counts as they are now; ``idf`` caches the terms' idf for them."""
+        df = self._df
+        vec = {}
+        for t, c in counts:
+            w = idf.get(t)
+            if w is None:
+                w = idf[t] = math.log((n + 1) / (df[t] + 1)) + 1.0
+            # Most terms occur once: 1 + log(1) is 1, so skipping the log changes no bit.
+            vec[t] = w if c == 1 else (1.0 + math.log(c)) * w
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        return {t: v / norm for t, v in vec.items()} if norm else {}
+
+    def _add(
+        self,
+        story_id: int,
+        source: int,
+        at: int,
+        cluster: int,
+        start: int,
+        vec: dict[int, float],
+        counts: Mapping[int, int],
+    ) -> None:
+        slot = len(self._ids)
+        self._ids.append(story_id)
+        self._sources.append(source)
+        self._times.append(at)
+        self._clusters.append(cluster)
+        self._starts.append(start)
+        self._alive.append(1)
+        self._live += 1
+        self._terms.extend(vec.keys())
+        self._weights.extend(vec.values())
+        self._counts.extend(min(counts[t], 65535) for t in vec)
+        self._offsets.append(len(self._terms))
+        self._weighed_in.append(self._epoch)
+        df, lone = self._df, self._lone
+        bucket = at // self._span
         for term, weight in vec.items():
-            if df[term] > 1:  # a term no other story has finds nothing
-                lists = postings[term].get(bucket)
-                if lists is None:
-                    lists = postings[term][bucket] = ([], [])
-                lists[0].append(pos)
-                lists[1].append(weight)
+            if df[term] > 1:
+                self._post(term, bucket, slot, weight)
+            else:
+                lone[term] = slot
 
-    def best_match(
-        self, item: ClusterItem, vec: dict[str, float], threshold: float
-    ) -> ClusterItem | None:
-        at = _micros(item.published)
-        bucket = at // self.span
-        df = self.df
+    def _post(self, term: int, bucket: int, slot: int, weight: float) -> None:
+        key = _key(term, bucket)
+        lists = self._postings.get(key)
+        if lists is None:
+            lists = self._postings[key] = (array("L"), array("d"))
+        lists[0].append(slot)
+        lists[1].append(weight)
+
+    def _post_lone(self, term: int) -> None:
+        """A second story brings a term: post the first one, in time order in its bucket."""
+        slot = self._lone[term]
+        self._lone[term] = -1
+        lo, hi = self._offsets[slot], self._offsets[slot + 1]
+        weight = self._weights[lo + self._terms[lo:hi].index(term)]
+        bucket = self._times[slot] // self._span
+        self._post(term, bucket, slot, weight)
+        slots, weights = self._postings[_key(term, bucket)]
+        times = self._times
+        at = bisect.bisect_right(slots, times[slot], hi=len(slots) - 1, key=times.__getitem__)
+        if at < len(slots) - 1:  # move it back from the end to its place in time
+            slots.pop()
+            weights.pop()
+            slots.insert(at, slot)
+            weights.insert(at, weight)
+
+    def _compact(self) -> None:
+        """Rebuild from the stories still held: slots and term ids renumbered."""
+        old = (
+            self._ids,
+            self._sources,
+            self._times,
+            self._clusters,
+            self._starts,
+            self._alive,
+            self._offsets,
+            self._terms,
+            self._counts,
+            self._weights,
+        )
+        names = {tid: term for term, tid in self._term_ids.items()}
+        ids, sources, times, clusters, starts, alive, offsets, terms, counts, weights = old
+        keep = [s for s in range(len(ids)) if alive[s]]
+        keep.sort(key=times.__getitem__)
+        self._reset()
+        for s in keep:
+            for i in range(offsets[s], offsets[s + 1]):
+                term = names[terms[i]]
+                if term not in self._term_ids:
+                    self._term_ids[term] = len(self._term_ids)
+                    self._df.append(0)
+                    self._lone.append(-1)
+                self._df[self._term_ids[term]] += 1
+        for s in keep:
+            span = range(offsets[s], offsets[s + 1])
+            vec = {self._term_ids[names[terms[i]]]: weights[i] for i in span}
+            tf = {self._term_ids[names[terms[i]]]: counts[i] for i in span}
+            self._add(ids[s], sources[s], times[s], clusters[s], starts[s], vec, tf)
+
+    # ------------------------------------------------------------------ matching
+
+    def _best_match(
+        self,
+        story_id: int,
+        source: int,
+        at: int,
+        vec: dict[int, float],
+        n: int,
+        idf: dict[int, float],
+    ) -> int | None:
+        """The slot of the most similar story from another source, or None.
+
+        Candidates are found through the postings (weights as they were when each story
+        came) and scored with both vectors weighed by the document counts of now.
+        """
+        bucket = at // self._span
+        df = self._df
         shared = {t: w for t, w in vec.items() if df[t] > 1}
-        partial: dict[int, float] = {}  # story -> cosine over the terms looked up
+        partial: dict[int, float] = {}  # slot -> cosine over the terms looked up
         get = partial.get
         looked_up = _heaviest(shared, QUERY_TERMS)
+        postings = self._postings
         for term in looked_up:
-            buckets = self.postings.get(term)
-            if not buckets:
-                continue
             w, budget = shared[term], SCAN_LIMIT
             for b in (bucket, bucket - 1, bucket + 1):  # the nearest stories first
-                lists = buckets.get(b)
+                lists = postings.get(_key(term, b))
                 if lists is not None:
-                    n = min(budget, len(lists[0]))
-                    for pos, wy in zip(lists[0][-n:], lists[1][-n:], strict=True):
-                        partial[pos] = get(pos, 0.0) + w * wy
-                    budget -= n
+                    take = min(budget, len(lists[0]))
+                    for slot, wy in zip(lists[0][-take:], lists[1][-take:], strict=True):
+                        partial[slot] = get(slot, 0.0) + w * wy
+                    budget -= take
                     if not budget:
                         break
         # The terms not looked up add at most their norm to a partial score.
         rest = math.sqrt(max(0.0, 1.0 - sum(w * w for t, w in vec.items() if t in looked_up)))
         best: tuple[float, int, int] | None = None
-        items, vectors, times, reach = self.items, self.vectors, self.times, self.reach
+        ids, sources, times, alive = self._ids, self._sources, self._times, self._alive
+        offsets, terms, counts, weights = self._offsets, self._terms, self._counts, self._weights
+        epoch, weighed_in = self._epoch, self._weighed_in
         scored = 0
-        for pos in sorted(partial, key=partial.__getitem__, reverse=True):
-            if best is not None and partial[pos] + rest < best[0]:
+        for slot in sorted(partial, key=partial.__getitem__, reverse=True):
+            if best is not None and partial[slot] + rest < best[0]:
                 break
-            other = items[pos]
-            if other.source_id == item.source_id or other.id == item.id:
+            if not alive[slot] or sources[slot] == source or ids[slot] == story_id:
                 continue
-            if abs(times[pos] - at) > reach:
+            if abs(times[slot] - at) > self._reach:
                 continue
-            score = _dot(vec, vectors[pos])
-            if score >= threshold:
-                key = (score, -other.id, pos)  # ties go to the lower story id
+            lo, hi = offsets[slot], offsets[slot + 1]
+            if weighed_in[slot] == epoch:  # weighed with the document counts of now
+                score = sum(map(mul, weights[lo:hi], map(vec.get, terms[lo:hi], _ZEROS)))
+            else:
+                now = self._weigh(zip(terms[lo:hi], counts[lo:hi], strict=True), n, idf)
+                score = sum(map(mul, now.values(), map(vec.get, now, _ZEROS)))
+            if score >= self.threshold:
+                key = (score, -ids[slot], slot)  # ties go to the lower story id
                 if best is None or key > best:
                     best = key
             scored += 1
             if scored == RESCORE:
                 break
-        return None if best is None else items[best[2]]
+        return None if best is None else best[2]
 
 
-def _heaviest(vec: Mapping[str, float], k: int) -> list[str]:
+def _heaviest(vec: Mapping[int, float], k: int) -> list[int]:
     if len(vec) <= k:
         return list(vec)
     return sorted(vec, key=vec.__getitem__, reverse=True)[:k]
 
 
-def _dot(vec: Mapping[str, float], other: Mapping[str, float]) -> float:
-    # Summed in vec's order, as the all-pairs scan did, so scores are bit-identical.
-    score = 0.0
-    for term, weight in vec.items():
-        w = other.get(term)
-        if w is not None:
-            score += weight * w
-    return score
+def _key(term: int, bucket: int) -> int:
+    # Buckets are window-wide spans of microseconds since 1970: under 2**32 for any window
+    # of a second or more, so the pair packs into one int.
+    return term << 32 | bucket
+
+
+_BUCKET_MASK = (1 << 32) - 1
+_ZEROS = repeat(0.0)
 
 
 def _micros(when: datetime) -> int:

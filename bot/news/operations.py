@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import __version__
 from bot.config import Config
+from bot.news.cluster import HOLD
 from bot.news.models import Source
 from bot.news.schedules import parse_schedule
 from bot.news.store import Store, Subscription
@@ -39,6 +40,7 @@ class OperationsMixin:
     config: Config
     store: Store
     clock: Callable[[], datetime]
+    _forget_clusters: Callable[[], None]
 
     async def heartbeat(self) -> None:
         await self.store.outbox.set_meta(HEARTBEAT_KEY, str(to_ts(self.clock())))
@@ -79,6 +81,8 @@ class OperationsMixin:
             return
         removed = await self.prune()
         await self.store.outbox.set_meta(PRUNE_KEY, str(to_ts(now)))
+        if removed and timedelta(days=self.config.storage.retention_days) < HOLD:
+            self._forget_clusters()  # stories the clustering index holds may be gone
         if removed:
             log.info(
                 "retention: removed %d stories older than %d days",

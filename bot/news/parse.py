@@ -45,7 +45,7 @@ def parse_feed(
     headers = {key.lower(): value for key, value in (headers or {}).items()}
     fetched_at = fetched_at.astimezone(UTC)
     content_type = headers.get("content-type")
-    if not body.strip():
+    if not body or body.isspace():  # body.strip() would copy the whole document
         raise ParseError("The feed is empty: the server sent no content.")
     if is_json_document(body, content_type):
         return parse_json_feed(body, url=url, fetched_at=fetched_at)

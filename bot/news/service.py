@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from bot.config import Config, SourceConfig
-from bot.news.cluster import ClusterItem, assign_clusters
+from bot.news.cluster import DEFAULT_WINDOW, HOLD, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
 from bot.news.enrich import Enricher
@@ -33,7 +33,7 @@ from bot.news.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-CLUSTER_WINDOW = timedelta(hours=48)
+CLUSTER_WINDOW = DEFAULT_WINDOW
 
 
 def utcnow() -> datetime:
@@ -86,6 +86,8 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         self.clock = clock
         self._owned_session = session
         self.enricher = Enricher(tagger)
+        self._forget_clusters()
+        self._cluster_lock = asyncio.Lock()
         llm = None
         if config.llm.enabled and llm_session is not None:
             # the model endpoint is the admin's own choice (often a local Ollama), so it goes
@@ -194,12 +196,31 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
     async def stale(self, *, scope: str | None = None) -> bool:
         return bool(await self.store.sources.due(self.clock(), scope))
 
+    def _forget_clusters(self) -> None:
+        """Start the clustering index afresh; the next poll reloads it from the store.
+
+        Called when stories leave the store other than by age (a removed source), so
+        that no story the index holds is gone.
+        """
+        self._clusters = ClusterIndex(window=CLUSTER_WINDOW)
+        self._clustered_to = 0  # the highest story id the index has seen
+
     async def _cluster(self, new_ids: Sequence[int]) -> None:
+        """Cluster a poll's new stories against the index of the last two windows.
+
+        The index lives as long as the service: only stories it has not seen are read
+        (after a start, the whole recent past once), not the window at every poll.
+        """
         if not new_ids:
             return
-        now = self.clock()
-        rows = await self.store.stories.recent_for_clustering(now - CLUSTER_WINDOW * 2)
-        new_set = set(new_ids)
+        async with self._cluster_lock:
+            await self._cluster_locked(set(new_ids))
+
+    async def _cluster_locked(self, new_set: set[int]) -> None:
+        since = self.clock() - HOLD
+        rows = await self.store.stories.recent_for_clustering(since, after_id=self._clustered_to)
+        if not rows:
+            return
 
         def item(r) -> ClusterItem:
             return ClusterItem(
@@ -211,10 +232,15 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             )
 
         new = [item(r) for r in rows if r["id"] in new_set]
-        recent = [item(r) for r in rows if r["id"] not in new_set]
-        if not new:
-            return
-        mapping = await asyncio.to_thread(assign_clusters, new, recent, window=CLUSTER_WINDOW)
+        known = [item(r) for r in rows if r["id"] not in new_set]
+        index = self._clusters
+
+        def assign() -> dict[int, int]:
+            index.forget_before(since)
+            return index.assign(new, known)
+
+        mapping = await asyncio.to_thread(assign)
+        self._clustered_to = max(self._clustered_to, max(r["id"] for r in rows))
         current = {r["id"]: r["cluster_id"] for r in rows}
         changes = [
             (sid, cid)

@@ -61,6 +61,8 @@ class SourcesMixin:
 
         async def _cluster(self, new_ids: list[int]) -> None: ...
 
+        def _forget_clusters(self) -> None: ...
+
     async def add_source(
         self,
         url: str,
@@ -161,7 +163,8 @@ class SourcesMixin:
                 f"{source.name} is a server-wide source from the bot's configuration; "
                 "only the bot's operator can remove it"
             )
-        await self.store.sources.remove(source.id, scope)
+        if await self.store.sources.remove(source.id, scope):
+            self._forget_clusters()  # its stories are gone: the index must not hold them
         return source
 
     async def list_sources(self, *, scope: str | None = None) -> list[Source]:

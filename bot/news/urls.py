@@ -107,8 +107,13 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
         query = _strip_tracking(query) if query else ""
         if query:
             query = _quoted(query, _QUERY_SAFE)
-        fragment = fragment if fragment and fragment.startswith("!") else ""
-        return urlunsplit((scheme, host, path or "/", query, fragment))
+        # what urlunsplit gives for these parts, without its argument coercion
+        url = f"{scheme}://{host}{path or '/'}"
+        if query:
+            url = f"{url}?{query}"
+        if fragment and fragment.startswith("!"):
+            url = f"{url}#{fragment}"
+        return url
     try:
         if base:
             url = urljoin(base.strip(), url)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
-from bot.news.cluster import ClusterItem, assign_clusters, build_idf, pair_similarity
+from bot.news.cluster import (
+    ClusterIndex,
+    ClusterItem,
+    assign_clusters,
+    build_idf,
+    pair_similarity,
+)
 
 T0 = datetime(2026, 9, 16, 12, tzinfo=UTC)
 GOOGLE_HOME = (
@@ -80,7 +86,7 @@ def test_pair_similarity_bounds() -> None:
     assert pair_similarity("", MISTRAL, idf) == 0.0
 
 
-def test_incremental_batch_is_fast() -> None:
+def test_a_big_batch_against_a_big_past_gives_every_new_story_a_cluster() -> None:
     rng = random.Random(1)
     vocab = [f"word{i}" for i in range(5000)]
 
@@ -89,10 +95,8 @@ def test_incremental_batch_is_fast() -> None:
 
     recent = [item(i, i % 60, text(), -rng.random() * 40) for i in range(3000)]
     new = [item(10_000 + i, i % 60, text(), rng.random()) for i in range(500)]
-    start = time.perf_counter()
     result = assign_clusters(new, recent)
-    assert time.perf_counter() - start < 2.0  # about 0.3 s measured; CI machines are shared
-    assert len(result) >= 500
+    assert set(range(10_000, 10_500)) <= set(result)
 
 
 def test_an_event_many_outlets_cover_stays_one_cluster() -> None:
@@ -109,15 +113,13 @@ def test_an_event_many_outlets_cover_stays_one_cluster() -> None:
     assert len({result[i] for i in range(1, 151)}) == 1
 
 
-def test_first_poll_of_many_stories_is_fast() -> None:
+def test_a_first_poll_of_many_stories_groups_the_retold_events() -> None:
     from bench.tagging import synthetic_news
 
     items = synthetic_news(6000, 300, 3, T0)
-    start = time.process_time()
     result = assign_clusters(items, [])
-    assert time.process_time() - start < 4.0  # about 1 s measured; was over 15 s
     assert len(result) == 6000
-    assert len(set(result.values())) < 0.5 * len(items)  # the retold events were grouped
+    assert len(set(result.values())) < 0.5 * len(items)
 
 
 def test_a_cluster_spans_one_window_from_its_first_story() -> None:
@@ -127,3 +129,94 @@ def test_a_cluster_spans_one_window_from_its_first_story() -> None:
     result = assign_clusters(new, [])
     assert result[1] == result[2] == 1
     assert result[3] == 3  # 60 h after the event began: a story of its own
+
+
+# ------------------------------------------------------------- the index kept between polls
+
+
+def test_a_story_of_a_later_poll_joins_a_story_of_an_earlier_one() -> None:
+    index = ClusterIndex()
+    assert index.assign([item(1, 1, GOOGLE_HOME), *background()])[1] == 1
+    # The words the two stories share were each in one story only after the first poll.
+    assert index.assign([item(2, 2, GOOGLE_HOME_2, 1)]) == {2: 1}
+    assert index.assign([item(3, 3, MISTRAL, 2)]) == {3: 3}
+
+
+def test_a_story_that_founds_a_cluster_in_a_later_poll_is_reported() -> None:
+    index = ClusterIndex()
+    index.assign([], known=[item(1, 1, GOOGLE_HOME), *background()])
+    assert index.assign([item(2, 2, GOOGLE_HOME_2, 1)]) == {2: 1, 1: 1}
+
+
+def test_forgotten_stories_are_not_matched() -> None:
+    index = ClusterIndex()
+    index.assign([item(1, 1, GOOGLE_HOME), *background()])
+    index.forget_before(T0 + timedelta(minutes=1))
+    assert len(index) == 0
+    assert index.assign([item(2, 2, GOOGLE_HOME_2, 1)]) == {2: 2}
+
+
+def test_the_index_still_matches_after_compacting() -> None:
+    rng = random.Random(5)
+    vocab = [f"word{i}" for i in range(4000)]
+    index = ClusterIndex()
+    old = [item(1000 + i, 500 + i, " ".join(rng.choices(vocab, k=12)), -200) for i in range(3000)]
+    index.assign(old)
+    index.assign([item(1, 1, GOOGLE_HOME, cluster=7), item(3, 3, GOOGLE_HOME_2, cluster=7)])
+    index.forget_before(T0 - timedelta(hours=100))  # the old 3000 go: the index compacts
+    assert len(index) == 2
+    text = "Google Home opens to AI agents via an MCP server for smart home devices."
+    assert index.assign([item(4, 4, text, 2)]) == {4: 7}
+
+
+def retold_events(seed: int = 4) -> tuple[list[ClusterItem], dict[int, int]]:
+    """200 events told by 2-8 outlets each within 6 h, 1500 one-off stories; 78 h in all.
+
+    Returns the stories in time order and the event of each (one-offs: an event of their own).
+    """
+    rng = random.Random(seed)
+    filler = [f"w{i}" for i in range(3000)]
+    cum = list(itertools.accumulate(1 / (i + 1) for i in range(3000)))
+    stories, event_of = [], {}
+    for e in range(200):
+        names = [f"name{e}x{k}" for k in range(4)]
+        hours = rng.random() * 72
+        for source in rng.sample(range(300), rng.randint(2, 8)):
+            words = rng.sample(names, 3) + rng.choices(filler, cum_weights=cum, k=10)
+            rng.shuffle(words)
+            sid = len(stories) + 1
+            stories.append(item(sid, source, " ".join(words), hours + rng.random() * 6))
+            event_of[sid] = e
+    for _ in range(1500):
+        sid = len(stories) + 1
+        words = [f"solo{sid}", f"solo{sid}b", *rng.choices(filler, cum_weights=cum, k=10)]
+        stories.append(item(sid, rng.randrange(300), " ".join(words), rng.random() * 78))
+        event_of[sid] = -sid
+    return sorted(stories, key=lambda s: s.published), event_of
+
+
+def pairs_of(mapping: dict[int, int]) -> set[tuple[int, int]]:
+    members: dict[int, list[int]] = {}
+    for story, group in mapping.items():
+        members.setdefault(group, []).append(story)
+    return {(a, b) for m in members.values() for a in m for b in m if a < b}
+
+
+def test_clustering_poll_by_poll_is_about_as_good_as_clustering_at_once() -> None:
+    stories, event_of = retold_events()
+    truth = pairs_of(event_of)
+
+    def precision_recall(mapping: dict[int, int]) -> tuple[float, float]:
+        found = pairs_of(mapping)
+        return len(found & truth) / len(found), len(found & truth) / len(truth)
+
+    p_once, r_once = precision_recall(assign_clusters(stories, []))
+    assert r_once > 0.95
+    for size in (50, 400):  # polls of `size` stories, in time order
+        index = ClusterIndex()
+        by_poll: dict[int, int] = {}
+        for lo in range(0, len(stories), size):
+            by_poll.update(index.assign(stories[lo : lo + size]))
+        p, r = precision_recall(by_poll)
+        # Early polls see few stories, so word weights are rougher: a little worse, no more.
+        assert r > 0.93 * r_once and p > 0.85 * p_once, (size, p, r, p_once, r_once)

@@ -52,6 +52,12 @@ def test_cdata_title_markup_stripped(fast: bool) -> None:
     assert feed.entries[0].title == "BigCo buys Tiny Inc"
 
 
+@both_paths
+def test_plain_title_whitespace_collapsed(fast: bool) -> None:
+    feed = parse(rss(item("  Big\tnews\u00a0\u2003today \n")), fast)
+    assert feed.entries[0].title == "Big news today"
+
+
 def test_atom_html_title_is_plain_text() -> None:
     body = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>
     <entry><title type="html">&lt;b&gt;Rates&lt;/b&gt; rise &amp;amp; fall</title>
@@ -315,8 +321,19 @@ IMG += "</content:encoded>"
             "https://news.example/img/inline.jpg?a=1&b=2",
         ),
         ('<description>&lt;img src="data:image/png;base64,AAA"&gt;</description>', None),
+        (
+            '<description>&lt;p&gt;A &lt;IMG SRC="https://i.example/u.gif"&gt;</description>',
+            "https://i.example/u.gif",
+        ),
     ],
-    ids=["media-content", "media-thumbnail", "enclosure", "first-img", "data-uri-ignored"],
+    ids=[
+        "media-content",
+        "media-thumbnail",
+        "enclosure",
+        "first-img",
+        "data-uri-ignored",
+        "upper-case-img",
+    ],
 )
 def test_image_extraction(fast: bool, extra: str, image: str | None) -> None:
     assert parse(rss(item(extra=extra)), fast).entries[0].image == image

@@ -390,6 +390,42 @@ async def test_same_event_from_two_outlets_is_one_digest_entry(service, feed_ser
     assert found.cluster_size == 2 and found.also_covered_by == story.also_covered_by
 
 
+async def test_a_story_after_a_restart_joins_the_cluster_of_one_from_before(
+    tmp_path, feed_server, clock
+) -> None:
+    event = (
+        "<p>The European Commission fined the chatbot maker 20 million euros on Monday "
+        "under the AI Act. The company said it would appeal the ruling.</p>"
+    )
+    a = rss(
+        [item(1, title="EU fines chatbot maker", link="https://a.example/1", description=event)],
+        title="Outlet A",
+    )
+    b = rss(
+        [item(1, title="Chatbot maker fined by EU", link="https://b.example/1", description=event)],
+        title="Outlet B",
+    )
+    feed_server.add("/a.xml", a)
+    feed_server.add("/b.xml", b)
+    first = await NewsService.open(make_config(tmp_path), clock=clock)
+    try:
+        await first.add_source(feed_server.url("/a.xml"))
+    finally:
+        await first.close()
+    second = await NewsService.open(make_config(tmp_path), clock=clock)  # the bot restarted
+    try:
+        await second.add_source(feed_server.url("/b.xml"))
+        [story] = (await second.digest(since=timedelta(days=30))).stories
+        assert story.cluster_size == 2
+        # a removed source's stories leave the clustering index with it
+        await second.remove_source(feed_server.url("/a.xml"))
+        [story] = (await second.digest(since=timedelta(days=30))).stories
+        assert story.cluster_size == 1
+        assert len(second._clusters) == 0  # reloaded from the store at the next poll
+    finally:
+        await second.close()
+
+
 async def test_a_broken_feed_that_still_yields_stories_is_read_with_a_warning(
     service, feed_server, clock
 ) -> None:

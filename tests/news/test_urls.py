@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.news import urls
 from bot.news.urls import TRACKING_PARAMS, canonical_url, is_http_url
 
 BASE = "https://news.example/section/feed.xml"
@@ -85,3 +90,23 @@ def test_is_http_url() -> None:
     assert not is_http_url("/a")
     assert not is_http_url("file:///etc/passwd")
     assert not is_http_url("http://")
+
+
+# ------------------------------------------------------------------ the quick path
+
+_HOSTS = st.sampled_from(["news.example", "a.b.example", "x1-y.example", "localhost"])
+_PART = st.text(alphabet="aZ09/%:@!$&'()*+,;=~._-?=#é ", max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["http", "https"]), _HOSTS, _PART, _PART, st.sampled_from(["", "#", "#!"]))
+def test_quick_path_gives_what_the_general_one_does(
+    scheme: str, host: str, path: str, rest: str, mark: str
+) -> None:
+    """Most feed links take a shortcut past urllib; it must not change any result."""
+    url = f"{scheme}://{host}/{path}{mark}{rest}"
+    quick = canonical_url(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(urls, "_SIMPLE", re.compile(r"(?!)"))  # never matches
+        general = canonical_url(url)
+    assert quick == general

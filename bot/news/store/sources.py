@@ -174,6 +174,8 @@ class SourceTable:
                 (left,) = await cur.fetchone()
             if left == 0:
                 await db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                # its stories go by cascade; the clusters they were in lose this outlet
+                await db.execute("DELETE FROM cluster_outlets WHERE source_id = ?", (source_id,))
                 return True
             return False
 

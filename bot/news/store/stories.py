@@ -477,11 +477,14 @@ class StoryTable:
             (n,) = await cur.fetchone()
         return n
 
-    async def recent_for_clustering(self, since: datetime) -> list[aiosqlite.Row]:
+    async def recent_for_clustering(
+        self, since: datetime, *, after_id: int = 0
+    ) -> list[aiosqlite.Row]:
+        """Stories published since ``since`` with ids above ``after_id`` (not yet clustered)."""
         async with self._db.execute(
             "SELECT id, source_id, published, headline, lead, cluster_id FROM stories"
-            " WHERE published >= ?",
-            (to_ts(since),),
+            " WHERE id > ? AND published >= ?",
+            (after_id, to_ts(since)),
         ) as cur:
             return list(await cur.fetchall())
 
