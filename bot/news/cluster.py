@@ -17,7 +17,6 @@ bench/tagging.py check that the pairs found are those an all-pairs scan finds.
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import sys
@@ -162,13 +161,17 @@ class ClusterIndex:
 
     def _reset(self) -> None:
         self._term_ids: dict[str, int] = {}
-        self._df = array("l")  # per term id: stories held that have the term
+        self._df = array("i")  # per term id: stories held that have the term
         # per term id: the one story holding a term no other story has (-1: none). Such
         # a term is posted only once a second story brings it: most terms never are.
-        self._lone = array("q")
-        # _key(term id, time bucket) -> (slots, the term's weight in each), oldest first;
-        # one flat dict: most terms have a posting or two, a dict per term would cost more
-        self._postings: dict[int, tuple[array, array]] = {}
+        self._lone = array("i")
+        # Postings, newest first, as linked lists in flat arrays: _heads maps _key(term id,
+        # time bucket) to the newest posting, _next links to the one before it. Most
+        # terms have a posting or two: containers per term would cost more than postings.
+        self._heads: dict[int, int] = {}
+        self._next = array("i")
+        self._posted = array("I")  # the slot of each posting
+        self._posted_weight = array("f")  # the term's weight in it
         # per slot (a story held; slots are never reused until the index is compacted)
         self._ids = array("q")
         self._sources = array("q")
@@ -178,10 +181,10 @@ class ClusterIndex:
         self._alive = bytearray()
         # slot s's vector: _terms, _counts and _weights[_offsets[s]:_offsets[s + 1]]
         self._offsets = array("Q", [0])
-        self._terms = array("L")
+        self._terms = array("I")
         self._counts = array("H")  # how often the term occurs in the story
-        self._weights = array("d")  # as weighed when the story came
-        self._weighed_in = array("L")  # the assign() call that weighed the story
+        self._weights = array("f")  # as weighed when the story came (single precision)
+        self._weighed_in = array("I")  # the assign() call that weighed the story
         self._epoch = 0
         self._live = 0
 
@@ -200,47 +203,17 @@ class ClusterIndex:
         Returns the cluster id of every new item, and of any story that founds a
         cluster by being matched (see :func:`assign_clusters`).
         """
-        batch = (*known, *new)
-        if not batch:
-            return {}
-        # Vectors are made one at a time as items are added (all at once, they would be
-        # the largest thing here); the batch's document counts are final before the first.
-        rows = self._count(batch)
-        n, idf = self._live + len(batch), {}
-        self._epoch += 1
-        started: dict[int, int] = {}  # cluster -> its first story's time, for `known`
-        for pos in sorted(range(len(known)), key=lambda p: (known[p].published, known[p].id)):
-            item, at = known[pos], _micros(known[pos].published)
-            cluster = item.cluster_id if item.cluster_id is not None else item.id
-            start = started.setdefault(cluster, at)
-            mark = -1 if item.cluster_id is None else cluster
-            counts = Counter(rows[pos])
-            rows[pos] = None  # type: ignore[call-overload]
-            vec = self._weigh(counts.items(), n, idf)
-            self._add(item.id, item.source_id, at, mark, start, vec, counts)
+        batch = self.batch()
+        batch.add(known, new=False)
+        batch.add(new, new=True)
+        return batch.finish()
 
-        result: dict[int, int] = {}
-        offset = len(known)
-        for pos in sorted(range(len(new)), key=lambda p: (new[p].published, new[p].id)):
-            item, counts = new[pos], Counter(rows[offset + pos])
-            rows[offset + pos] = None  # type: ignore[call-overload]
-            vec = self._weigh(counts.items(), n, idf)
-            at = _micros(item.published)
-            slot = self._best_match(item.id, item.source_id, at, vec, n, idf)
-            if slot is not None and at - self._starts[slot] > self._reach:
-                slot = None  # that event began too long ago: this is a new one
-            if slot is None:
-                cluster = item.cluster_id if item.cluster_id is not None else item.id
-                start = started.setdefault(cluster, at)
-            else:
-                cluster = self._clusters[slot]
-                if cluster < 0:  # a story of its own until now: it founds the cluster
-                    cluster = self._clusters[slot] = self._ids[slot]
-                    result[cluster] = cluster
-                start = self._starts[slot]
-            result[item.id] = cluster
-            self._add(item.id, item.source_id, at, cluster, start, vec, counts)
-        return result
+    def batch(self) -> ClusterBatch:
+        """A batch to fill piece by piece (from a database cursor, say), then finish.
+
+        Only its stories' term ids are kept until it finishes, not their texts.
+        """
+        return ClusterBatch(self)
 
     def forget_before(self, when: datetime) -> None:
         """Drop the stories published before ``when``; compacts once most are gone."""
@@ -263,35 +236,13 @@ class ClusterIndex:
                     if lone[t] == slot:
                         lone[t] = -1
         first = cutoff // self._span
-        postings = self._postings
-        for key in [k for k in postings if k & _BUCKET_MASK < first]:
-            del postings[key]
+        heads = self._heads
+        for key in [k for k in heads if k & _BUCKET_MASK < first]:
+            del heads[key]  # the postings stay in the arrays until the index compacts
         if len(times) - self._live > max(self._live, 1024):
             self._compact()
 
     # ------------------------------------------------------------------ vectors
-
-    def _count(self, batch: Sequence[ClusterItem]) -> list[array]:
-        """Each item's term ids; document frequencies updated for the whole batch first."""
-        ids = self._term_ids
-        rows: list[array] = []
-        for item in batch:
-            row = array("L")
-            for term in tokens(item.text):
-                tid = ids.get(term)
-                if tid is None:
-                    tid = ids[term] = len(ids)
-                    self._df.append(0)
-                    self._lone.append(-1)
-                row.append(tid)
-            rows.append(row)
-        df, lone = self._df, self._lone
-        for row in rows:
-            for t in set(row):
-                df[t] += 1
-                if df[t] == 2 and lone[t] >= 0:
-                    self._post_lone(t)
-        return rows
 
     def _weigh(
         self, counts: Iterable[tuple[int, int]], n: int, idf: dict[int, float]
@@ -342,11 +293,10 @@ class ClusterIndex:
 
     def _post(self, term: int, bucket: int, slot: int, weight: float) -> None:
         key = _key(term, bucket)
-        lists = self._postings.get(key)
-        if lists is None:
-            lists = self._postings[key] = (array("L"), array("d"))
-        lists[0].append(slot)
-        lists[1].append(weight)
+        self._next.append(self._heads.get(key, -1))
+        self._heads[key] = len(self._posted)
+        self._posted.append(slot)
+        self._posted_weight.append(weight)
 
     def _post_lone(self, term: int) -> None:
         """A second story brings a term: post the first one, in time order in its bucket."""
@@ -354,16 +304,19 @@ class ClusterIndex:
         self._lone[term] = -1
         lo, hi = self._offsets[slot], self._offsets[slot + 1]
         weight = self._weights[lo + self._terms[lo:hi].index(term)]
-        bucket = self._times[slot] // self._span
-        self._post(term, bucket, slot, weight)
-        slots, weights = self._postings[_key(term, bucket)]
-        times = self._times
-        at = bisect.bisect_right(slots, times[slot], hi=len(slots) - 1, key=times.__getitem__)
-        if at < len(slots) - 1:  # move it back from the end to its place in time
-            slots.pop()
-            weights.pop()
-            slots.insert(at, slot)
-            weights.insert(at, weight)
+        times, posted, nxt = self._times, self._posted, self._next
+        at = times[slot]
+        key = _key(term, at // self._span)
+        newer, older = -1, self._heads.get(key, -1)
+        while older >= 0 and times[posted[older]] > at:
+            newer, older = older, nxt[older]
+        nxt.append(older)
+        posted.append(slot)
+        self._posted_weight.append(weight)
+        if newer < 0:
+            self._heads[key] = len(posted) - 1
+        else:
+            nxt[newer] = len(posted) - 1
 
     def _compact(self) -> None:
         """Rebuild from the stories still held: slots and term ids renumbered."""
@@ -420,18 +373,26 @@ class ClusterIndex:
         partial: dict[int, float] = {}  # slot -> cosine over the terms looked up
         get = partial.get
         looked_up = _heaviest(shared, QUERY_TERMS)
-        postings = self._postings
+        heads, nxt, posted, posted_weight = (
+            self._heads,
+            self._next,
+            self._posted,
+            self._posted_weight,
+        )
         for term in looked_up:
             w, budget = shared[term], SCAN_LIMIT
             for b in (bucket, bucket - 1, bucket + 1):  # the nearest stories first
-                lists = postings.get(_key(term, b))
-                if lists is not None:
-                    take = min(budget, len(lists[0]))
-                    for slot, wy in zip(lists[0][-take:], lists[1][-take:], strict=True):
-                        partial[slot] = get(slot, 0.0) + w * wy
-                    budget -= take
-                    if not budget:
-                        break
+                p = heads.get(_key(term, b), -1)
+                latest = []  # the bucket's newest postings, up to the budget
+                while p >= 0 and len(latest) < budget:
+                    latest.append(p)
+                    p = nxt[p]
+                for p in reversed(latest):  # oldest first, as they were posted
+                    slot = posted[p]
+                    partial[slot] = get(slot, 0.0) + w * posted_weight[p]
+                budget -= len(latest)
+                if not budget:
+                    break
         # The terms not looked up add at most their norm to a partial score.
         rest = math.sqrt(max(0.0, 1.0 - sum(w * w for t, w in vec.items() if t in looked_up)))
         best: tuple[float, int, int] | None = None
@@ -460,6 +421,93 @@ class ClusterIndex:
             if scored == RESCORE:
                 break
         return None if best is None else best[2]
+
+
+class ClusterBatch:
+    """Stories to cluster together: filled with :meth:`add`, clustered by :meth:`finish`.
+
+    Document counts take in each story as it is added, so weights are final (every
+    story of the batch counted) before the first one is weighed, as in one call.
+    """
+
+    def __init__(self, index: ClusterIndex) -> None:
+        self._index = index
+        self._ids = array("q")
+        self._sources = array("q")
+        self._times = array("q")
+        self._marks = array("q")  # the stored cluster id, -1 for none
+        self._new = bytearray()
+        self._rows: list[array | None] = []  # term ids, in text order
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, items: Iterable[ClusterItem], *, new: bool) -> None:
+        """Take in stories: new ones are matched at the end, known ones only held."""
+        index = self._index
+        ids, df, lone = index._term_ids, index._df, index._lone
+        for item in items:
+            row = array("I")
+            for term in tokens(item.text):
+                tid = ids.get(term)
+                if tid is None:
+                    tid = ids[term] = len(ids)
+                    df.append(0)
+                    lone.append(-1)
+                row.append(tid)
+            for t in set(row):
+                df[t] += 1
+                if df[t] == 2 and lone[t] >= 0:
+                    index._post_lone(t)
+            self._rows.append(row)
+            self._ids.append(item.id)
+            self._sources.append(item.source_id)
+            self._times.append(_micros(item.published))
+            self._marks.append(-1 if item.cluster_id is None else item.cluster_id)
+            self._new.append(new)
+
+    def finish(self) -> dict[int, int]:
+        """Hold the known stories, then match and hold the new ones, each in time order."""
+        index, rows = self._index, self._rows
+        ids, sources, times, marks = self._ids, self._sources, self._times, self._marks
+        n, idf = index._live + len(ids), {}
+        index._epoch += 1
+        order = sorted(range(len(ids)), key=lambda p: (times[p], ids[p]))
+        started: dict[int, int] = {}  # cluster -> its first story's time, in this batch
+        for pos in order:
+            if self._new[pos]:
+                continue
+            cluster = marks[pos] if marks[pos] >= 0 else ids[pos]
+            start = started.setdefault(cluster, times[pos])
+            counts = Counter(rows[pos])
+            rows[pos] = None  # free as we go
+            vec = index._weigh(counts.items(), n, idf)
+            index._add(ids[pos], sources[pos], times[pos], marks[pos], start, vec, counts)
+
+        result: dict[int, int] = {}
+        for pos in order:
+            if not self._new[pos]:
+                continue
+            story, at = ids[pos], times[pos]
+            counts = Counter(rows[pos])
+            rows[pos] = None
+            vec = index._weigh(counts.items(), n, idf)
+            slot = index._best_match(story, sources[pos], at, vec, n, idf)
+            if slot is not None and at - index._starts[slot] > index._reach:
+                slot = None  # that event began too long ago: this is a new one
+            if slot is None:
+                cluster = marks[pos] if marks[pos] >= 0 else story
+                start = started.setdefault(cluster, at)
+            else:
+                cluster = index._clusters[slot]
+                if cluster < 0:  # a story of its own until now: it founds the cluster
+                    cluster = index._clusters[slot] = index._ids[slot]
+                    result[cluster] = cluster
+                start = index._starts[slot]
+            result[story] = cluster
+            index._add(story, sources[pos], at, cluster, start, vec, counts)
+        self._rows = []
+        return result
 
 
 def _heaviest(vec: Mapping[int, float], k: int) -> list[int]:

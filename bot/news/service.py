@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 
 from bot.config import Config, SourceConfig
-from bot.news.cluster import DEFAULT_WINDOW, HOLD, ClusterIndex, ClusterItem
+from bot.news.cluster import DEFAULT_WINDOW, HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
 from bot.news.enrich import Enricher
@@ -218,38 +219,23 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
 
     async def _cluster_locked(self, new_set: set[int]) -> None:
         since = self.clock() - HOLD
-        rows = await self.store.stories.recent_for_clustering(since, after_id=self._clustered_to)
-        if not rows:
-            return
-
-        def item(r) -> ClusterItem:
-            return ClusterItem(
-                id=r["id"],
-                source_id=r["source_id"],
-                published=datetime.fromtimestamp(r["published"], UTC),
-                text=f"{r['headline']} {r['lead']}",
-                cluster_id=r["cluster_id"],
-            )
-
-        new = [item(r) for r in rows if r["id"] in new_set]
-        known = [item(r) for r in rows if r["id"] not in new_set]
         index = self._clusters
-
-        def assign() -> dict[int, int]:
-            index.forget_before(since)
-            return index.assign(new, known)
-
-        mapping = await asyncio.to_thread(assign)
-        self._clustered_to = max(self._clustered_to, max(r["id"] for r in rows))
-        current = {r["id"]: r["cluster_id"] for r in rows}
-        changes = [
-            (sid, cid)
-            for sid, cid in mapping.items()
-            if cid is not None and current.get(sid) != cid
-        ]
-        if changes:
+        await asyncio.to_thread(index.forget_before, since)
+        batch, last = index.batch(), self._clustered_to
+        try:
+            async for chunk in self.store.stories.recent_for_clustering(since, after_id=last):
+                new = [_cluster_item(r) for r in chunk if r["id"] in new_set]
+                known = [_cluster_item(r) for r in chunk if r["id"] not in new_set]
+                last = max(last, max(r["id"] for r in chunk))
+                await asyncio.to_thread(_add_to_batch, batch, new, known)
+            mapping = await asyncio.to_thread(batch.finish) if len(batch) else {}
+        except BaseException:
+            self._forget_clusters()  # a batch half taken in leaves the index's counts off
+            raise
+        self._clustered_to = last
+        if mapping:  # new stories, and stories that found a cluster: none had one stored
             async with self.store.lock, self.store.transaction() as db:
-                await self.store.stories.set_clusters(db, changes)
+                await self.store.stories.set_clusters(db, list(mapping.items()))
 
     # ------------------------------------------------------------------ reading
 
@@ -389,3 +375,18 @@ def _human(delta: timedelta) -> str:
     if hours < 48:
         return f"{hours:g} hours"
     return f"{hours / 24:g} days"
+
+
+def _add_to_batch(batch: ClusterBatch, new: list[ClusterItem], known: list[ClusterItem]) -> None:
+    batch.add(known, new=False)
+    batch.add(new, new=True)
+
+
+def _cluster_item(row: Mapping[str, Any]) -> ClusterItem:
+    return ClusterItem(
+        id=row["id"],
+        source_id=row["source_id"],
+        published=datetime.fromtimestamp(row["published"], UTC),
+        text=f"{row['headline']} {row['lead']}",
+        cluster_id=row["cluster_id"],
+    )

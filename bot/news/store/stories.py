@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -478,15 +478,17 @@ class StoryTable:
         return n
 
     async def recent_for_clustering(
-        self, since: datetime, *, after_id: int = 0
-    ) -> list[aiosqlite.Row]:
-        """Stories published since ``since`` with ids above ``after_id`` (not yet clustered)."""
+        self, since: datetime, *, after_id: int = 0, chunk: int = 2000
+    ) -> AsyncIterator[list[aiosqlite.Row]]:
+        """Stories published since ``since`` with ids above ``after_id`` (not yet clustered),
+        ``chunk`` rows at a time: the first poll of many sources brings tens of thousands."""
         async with self._db.execute(
             "SELECT id, source_id, published, headline, lead, cluster_id FROM stories"
             " WHERE id > ? AND published >= ?",
             (after_id, to_ts(since)),
         ) as cur:
-            return list(await cur.fetchall())
+            while rows := await cur.fetchmany(chunk):
+                yield list(rows)
 
     async def iter_for_retag(self, batch: int = 500) -> list[list[aiosqlite.Row]]:
         async with self._db.execute("SELECT id, title, lead, text FROM stories ORDER BY id") as cur:
