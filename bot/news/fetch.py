@@ -98,10 +98,16 @@ class Fetcher:
         loopback or private addresses with it).
         """
         policy = AddressPolicy.of(settings.allow_private_networks, settings.allowed_hosts)
+        # force_close: a poll asks each host for a feed or two, then not again for many
+        # minutes, so kept-alive connections only pile up (one per host) and are closed
+        # together when they expire: hundreds of socket closes in one event-loop callback,
+        # each waiting for the GIL while enrichment runs in a thread (a 3 s stall at 1000
+        # sources, see bench/README.md). Closed after each response, they spread out.
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(policy, resolver),
             limit=settings.concurrency,
             limit_per_host=settings.per_host_concurrency,
+            force_close=True,
         )
         # trust_env stays off: a proxy would resolve the target host itself, past the guard.
         return aiohttp.ClientSession(

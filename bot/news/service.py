@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ from bot.news.urls import canonical_url
 log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW = DEFAULT_WINDOW
+#: how long a thread may hold the GIL while another waits for it (see NewsService.open)
+SWITCH_INTERVAL_S = 0.001
 
 
 def utcnow() -> datetime:
@@ -108,6 +111,12 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         sync: bool = True,
     ) -> NewsService:
         """Open the store, build the fetcher and tagger, and sync config sources into the store."""
+        # The service runs CPU work (parsing, enrichment, clustering) and SQLite in threads
+        # beside the event loop. Each time the loop gives up the GIL for a system call it
+        # waits up to a switch interval to get it back from a busy thread: 5 ms by default,
+        # which a poll pays thousands of times. 1 ms keeps the loop (and a Discord gateway
+        # heartbeat on it) responsive; the threads' own throughput barely changes.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         store = await Store.open(config.storage.path)
         owned = None
         try:
@@ -222,10 +231,14 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         index = self._clusters
         await asyncio.to_thread(index.forget_before, since)
         batch, last = index.batch(), self._clustered_to
+        # a story is stored in a cluster of its own (its id) until it joins one; the few
+        # stored otherwise are remembered, so that only real moves are written back
+        stored: dict[int, int | None] = {}
         try:
             async for chunk in self.store.stories.recent_for_clustering(since, after_id=last):
                 new = [_cluster_item(r) for r in chunk if r["id"] in new_set]
                 known = [_cluster_item(r) for r in chunk if r["id"] not in new_set]
+                stored.update((i.id, i.cluster_id) for i in new if i.cluster_id != i.id)
                 last = max(last, max(r["id"] for r in chunk))
                 await asyncio.to_thread(_add_to_batch, batch, new, known)
             mapping = await asyncio.to_thread(batch.finish) if len(batch) else {}
@@ -233,9 +246,15 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             self._forget_clusters()  # a batch half taken in leaves the index's counts off
             raise
         self._clustered_to = last
-        if mapping:  # new stories, and stories that found a cluster: none had one stored
+        # new stories that joined a cluster, and earlier ones that found one by being joined
+        changes = [
+            (story, cluster)
+            for story, cluster in mapping.items()
+            if story not in new_set or cluster != stored.get(story, story)
+        ]
+        if changes:
             async with self.store.lock, self.store.transaction() as db:
-                await self.store.stories.set_clusters(db, list(mapping.items()))
+                await self.store.stories.set_clusters(db, changes)
 
     # ------------------------------------------------------------------ reading
 
