@@ -16,6 +16,11 @@ from bot.news.topics import Tagger
 log = logging.getLogger(__name__)
 
 
+def tagging_input(headline: str, lead: str, points: Sequence[str]) -> tuple[str, str]:
+    """What the tagger reads of a story, at ingest and on retag alike."""
+    return headline, " ".join((lead, *points))
+
+
 class Enricher:
     def __init__(self, tagger: Tagger) -> None:
         self.tagger = tagger
@@ -32,7 +37,7 @@ class Enricher:
             cand.text = body
             cand.condensed = condense(clean_title(cand.entry.title), body)
         items = [
-            (c.condensed.headline, " ".join((c.condensed.lead, *c.condensed.points)))
+            tagging_input(c.condensed.headline, c.condensed.lead, c.condensed.points)
             for c in candidates
         ]
         for cand, topics in zip(candidates, self.tagger.tag_many(items), strict=True):

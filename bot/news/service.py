@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from bot.config import Config, SourceConfig
 from bot.news.cluster import DEFAULT_WINDOW, HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
-from bot.news.enrich import Enricher
+from bot.news.enrich import Enricher, tagging_input
 from bot.news.errors import NewsError
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
 from bot.news.llm import LLMCondenser
@@ -365,20 +366,22 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         return [(t, counts.get(t.name, 0)) for t in self.topics]
 
     async def retag(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Tag every stored story again with the current taxonomy; returns how many changed."""
-        batches = await self.store.stories.iter_for_retag()
-        total = sum(len(b) for b in batches)
-        changed, done = 0, 0
-        for rows in batches:
-            tags = await asyncio.to_thread(
-                self.enricher.retag, [(r["title"], f"{r['lead']} {r['text'][:600]}") for r in rows]
-            )
+        """Tag every stored story again with the current taxonomy; returns how many changed.
+
+        Tagging reads what it read at ingest (headline, lead and points), so a retag with
+        an unchanged taxonomy changes nothing. Stories are read a page at a time.
+        """
+        total = await self.store.stories.count()
+        changed = done = last = 0
+        while rows := await self.store.stories.for_retag(after_id=last):
+            items = [tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in rows]
+            tags = await asyncio.to_thread(self.enricher.retag, items)
             updates = [(r["id"], t) for r, t in zip(rows, tags, strict=True)]
             async with self.store.lock, self.store.transaction() as db:
                 changed += await self.store.stories.set_topics(db, updates)
-            done += len(rows)
+            done, last = done + len(rows), rows[-1]["id"]
             if progress:
-                progress(done, total)
+                progress(min(done, total), total)
         return changed
 
 

@@ -492,10 +492,13 @@ class StoryTable:
             while rows := await cur.fetchmany(chunk):
                 yield list(rows)
 
-    async def iter_for_retag(self, batch: int = 500) -> list[list[aiosqlite.Row]]:
-        async with self._db.execute("SELECT id, title, lead, text FROM stories ORDER BY id") as cur:
-            rows = list(await cur.fetchall())
-        return [rows[i : i + batch] for i in range(0, len(rows), batch)]
+    async def for_retag(self, *, after_id: int, limit: int = 500) -> list[aiosqlite.Row]:
+        """The next stories by id, with what tagging reads: headline, lead and points."""
+        async with self._db.execute(
+            "SELECT id, headline, lead, points FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ) as cur:
+            return list(await cur.fetchall())
 
 
 def _topic_filter(topics: Sequence[str]) -> str:
