@@ -331,6 +331,13 @@ async def test_one_story_under_two_urls_in_one_feed_is_stored_once(service, feed
     ]
 
 
+async def test_search_finds_a_word_typed_in_part(service, feed_server) -> None:
+    titles = ["Anthropic raises prices", "Anthropomorphic robots on show", "Chip exports fall"]
+    feed_server.add("/feed.xml", rss([item(n, title=t) for n, t in enumerate(titles, 1)]))
+    await service.add_source(feed_server.url("/feed.xml"))
+    assert {s.title for s in await service.search("anthrop")} == set(titles[:2])
+
+
 async def test_search_ranks_only_the_newest_matches(service, feed_server, monkeypatch) -> None:
     from bot.news.store import stories as story_sql
 

@@ -93,8 +93,9 @@ MIN_TWIN_BODY = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str) -> str:
-    """User text -> a safe FTS5 query: every word quoted (AND), the last one as a prefix.
+def fts_query(text: str, *, prefix: bool = True) -> str:
+    """User text -> a safe FTS5 query: every word quoted (AND), the last one as a prefix
+    (when ``prefix`` and it has three letters or more).
 
     Nothing the user types reaches FTS5's syntax (no NEAR, column filters, stray quotes or
     operators); a query with no words at all is refused with a sentence.
@@ -103,7 +104,7 @@ def fts_query(text: str) -> str:
     if not words:
         raise QueryError("type one or more words to search for (letters or digits)")
     quoted = [f'"{w}"' for w in words]
-    if len(words[-1]) >= 3:
+    if prefix and len(words[-1]) >= 3:
         quoted[-1] += "*"
     return " ".join(quoted)
 
@@ -324,7 +325,7 @@ class StoryTable:
         match are ranked. Ranking every match of a common word across the whole store would
         cost hundreds of milliseconds; FTS5 walks its matches newest first and stops there.
         """
-        match = fts_query(query)
+        exact = fts_query(query, prefix=False)
         where, args = self._scope_filter(scope)
         if since is not None:
             where += " AND st.published >= ?"
@@ -339,8 +340,14 @@ class StoryTable:
             f" WHERE stories_fts MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
             ") ORDER BY score, id DESC LIMIT ?"
         )
-        async with self._db.execute(sql, (match, *args, SEARCH_WINDOW, wanted)) as cur:
+        async with self._db.execute(sql, (exact, *args, SEARCH_WINDOW, wanted)) as cur:
             ids = [r[0] async for r in cur]
+        # The last word as a prefix too ("anthrop" finds Anthropic), only when whole words
+        # do not fill the page: a common word's prefix spans many terms and costs twice.
+        match = fts_query(query)
+        if len(ids) < wanted and match != exact:
+            async with self._db.execute(sql, (match, *args, SEARCH_WINDOW, wanted)) as cur:
+                ids = [r[0] async for r in cur]
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
