@@ -98,7 +98,7 @@ _TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
     "photo_credit_inline": ("(photo", "(image", "(picture"),
     "agency_credit": (
         *("getty", "ap photo", "ap images", "shutterstock", "alamy", "istock"),
-        *("epa)", "afp)", "/epa", "/afp"),
+        *("epa)", "afp)", "/epa", "/afp", "(epa/", "(afp/"),
     ),
     "byline": ("\nby ",),
     "share_line": tuple(

@@ -170,3 +170,9 @@ def test_any_markup_gives_tidy_text(body: str) -> None:
     assert "x()" not in text and "\x00" not in text and "\x01" not in text
     assert "\n\n\n" not in text and text == text.strip()
     assert all(line == " ".join(line.split()) for line in text.split("\n"))
+
+
+def test_agency_credits_naming_the_agency_first_or_last_are_removed() -> None:
+    for credit in ("(EPA/Jane Doe)", "(Jane Doe/EPA)", "(AFP/Getty Images)", "(AP Photo/Jo Roe)"):
+        text = f"<p>The minister spoke on Monday {credit}. Talks resume today.</p>"
+        assert clean_text(text) == "The minister spoke on Monday. Talks resume today.", credit
