@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import tracemalloc
@@ -254,6 +255,30 @@ async def test_redirect_to_another_host_is_followed(feed_server: FeedServer) -> 
         result = await fetcher.fetch(feed_server.url("/moved", host="a.test"))
     assert result.body == RSS
     assert [r.host for r in feed_server.requests] == ["a.test", "b.test"]
+
+
+async def test_no_connection_is_kept_open_per_host_after_its_feed_is_read(
+    feed_server: FeedServer,
+) -> None:
+    # A poll reads each host once every few minutes; idle kept-alive sockets would pile up
+    # (one per host) and close together later, stalling the event loop (bench/README.md).
+    feed_server.add("/feed.xml", RSS)
+    hosts = [f"h{i}.test" for i in range(20)]
+    settings = FetchSettings(allowed_hosts=tuple(hosts))
+
+    def open_sockets() -> int:
+        return sum(
+            os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.exists(f"/proc/self/fd/{fd}")
+        )
+
+    async with Fetcher.open(settings, resolver=StaticResolver.loopback(*hosts)) as fetcher:
+        before = open_sockets()
+        for host in hosts:
+            assert (await fetcher.fetch(feed_server.url("/feed.xml", host=host))).body == RSS
+        await asyncio.sleep(0.05)
+        assert open_sockets() - before < 5  # not one per host read
 
 
 async def test_redirect_to_a_non_http_scheme_is_refused(feed_server: FeedServer) -> None:
