@@ -257,6 +257,7 @@ async def test_redirect_to_another_host_is_followed(feed_server: FeedServer) -> 
     assert [r.host for r in feed_server.requests] == ["a.test", "b.test"]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc (Linux)")
 async def test_no_connection_is_kept_open_per_host_after_its_feed_is_read(
     feed_server: FeedServer,
 ) -> None:
