@@ -13,6 +13,10 @@ on their own, and only in the time buckets its window reaches. The candidates
 found are scored with the full cosine. A pair that shares none of those terms
 sits near or below the threshold anyway; tests/news/test_cluster.py and
 bench/tagging.py check that the pairs found are those an all-pairs scan finds.
+
+The service keeps one :class:`ClusterIndex` for its lifetime, holding the stories of
+the last :data:`HOLD` as compact arrays (no texts), so a poll reads and tokenises only
+the stories it brought; :func:`assign_clusters` is the one-shot form.
 """
 
 from __future__ import annotations
