@@ -45,12 +45,11 @@ _ITEM_START = {"rss": re.compile(rb"<item[\s>/]"), "atom": re.compile(rb"<entry[
 _X_WORDS = re.compile(rb"x(?:ml:base|html)")
 _ENTITY_DECL = b"<!ENTITY"
 _QUOTES = (b'"', b"'")
-#: UTF-8 lead byte of U+0080-U+00BF, and the second bytes of U+0080-U+00BF and of the
-#: C1 controls U+0080-U+009F: without such a character (or a character reference) no
-#: text needs feedparser's repairs, see _repairer
+#: a character U+0080-U+00BF in UTF-8, and a C1 control U+0080-U+009F: without one (or a
+#: character reference) no text needs feedparser's repairs, see _repairer
 _C2 = b"\xc2"
-_LATIN1_HIGH = range(0x80, 0xC0)
-_C1_CONTROL = range(0x80, 0xA0)
+_LATIN1_HIGH = re.compile(rb"\xc2[\x80-\xbf]")
+_C1_CONTROL = re.compile(rb"\xc2[\x80-\x9f]")
 #: a regular expression: it finds this pair about three times faster than bytes.find
 _CHAR_REF = re.compile(rb"&#")
 _DATE_TAG = re.compile(rb"<(?:pubDate|dc:date|published|updated|issued|modified|created)[\s>]")
@@ -129,14 +128,13 @@ def _has_x_words(body: bytes) -> bool:
     return False
 
 
-def _has_c2_pair(body: bytes, second: range) -> bool:
-    """Whether a byte 0xC2 is followed by a byte in ``second``."""
+def _has_c2_pair(body: bytes, pair: re.Pattern[bytes]) -> bool:
+    """Whether ``pair`` (a 0xC2 byte and a second) occurs. bytes.find skips an ASCII
+    document at memchr speed (a regex search is 20x slower there); from the first 0xC2
+    on, the regex scans in C (a loop over the 0xC2 bytes was 12x slower than it on a
+    feed full of no-break spaces)."""
     at = body.find(_C2)
-    while at >= 0:
-        if at + 1 < len(body) and body[at + 1] in second:
-            return True
-        at = body.find(_C2, at + 1)
-    return False
+    return at >= 0 and pair.search(body, at) is not None
 
 
 def _charset(content_type: str | None) -> str | None:
