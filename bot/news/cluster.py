@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import mul
+from typing import TypeVar
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_THRESHOLD = 0.2
@@ -42,6 +43,8 @@ QUERY_TERMS = 8
 SCAN_LIMIT = 24
 RESCORE = 12
 _MICROSECOND = timedelta(microseconds=1)
+#: a term as text, or as the index's id for it
+_Term = TypeVar("_Term", str, int)
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 # Function words and the vocabulary of every AI headline carry no event identity.
@@ -97,20 +100,26 @@ def _idf(docs: Iterable[Mapping[str, int]]) -> dict[str, float]:
 
 
 def _idf_from_df(df: Mapping[str, int], n: int) -> dict[str, float]:
-    return {term: math.log((n + 1) / (c + 1)) + 1.0 for term, c in df.items()}
+    return {term: _idf_of(c, n) for term, c in df.items()}
+
+
+def _idf_of(count: int, n: int) -> float:
+    """Smoothed inverse document frequency of a term that ``count`` of ``n`` texts have."""
+    return math.log((n + 1) / (count + 1)) + 1.0
 
 
 def _vector(text: str, idf: Mapping[str, float], default_idf: float) -> dict[str, float]:
-    return _weigh(Counter(tokens(text)), idf, default_idf)
+    return _weigh(Counter(tokens(text)).items(), idf, default_idf)
 
 
 def _weigh(
-    counts: Mapping[str, int], idf: Mapping[str, float], default_idf: float
-) -> dict[str, float]:
+    counts: Iterable[tuple[_Term, int]], idf: Mapping[_Term, float], default_idf: float
+) -> dict[_Term, float]:
+    """Unit TF-IDF vector from (term, count) pairs."""
     # Most terms occur once: 1 + log(1) is 1, so skipping the log changes no bit.
     vec = {
         t: idf.get(t, default_idf) if c == 1 else (1.0 + math.log(c)) * idf.get(t, default_idf)
-        for t, c in counts.items()
+        for t, c in counts
     }
     norm = math.sqrt(sum(v * v for v in vec.values()))
     return {t: v / norm for t, v in vec.items()} if norm else {}
@@ -149,9 +158,10 @@ class ClusterIndex:
     A story is held as its TF-IDF vector in flat arrays (term ids and weights, no text),
     with postings by term and by time bucket. Buckets are one window wide, so a
     story's matches lie in its own bucket or the two beside it; older stories cost
-    nothing. Document frequencies count the stories held now. A story's weights are
-    fixed when it is added: re-weighing the window whenever a poll brings new stories
-    would cost a pass over all of it, for differences far below the threshold.
+    nothing. Document frequencies count the stories held now. The weights in the
+    postings, used to find candidates, are those of when a story came (re-weighing the
+    window at every poll would cost a pass over all of it); candidates are scored with
+    both vectors weighed by the counts of now.
     """
 
     def __init__(
@@ -253,16 +263,21 @@ class ClusterIndex:
     ) -> dict[int, float]:
         """Unit TF-IDF vector (term id -> weight) from (term id, count) pairs, with the
         document counts as they are now; ``idf`` caches the terms' idf for them."""
+        counts = list(counts)
         df = self._df
-        vec = {}
-        for t, c in counts:
-            w = idf.get(t)
-            if w is None:
-                w = idf[t] = math.log((n + 1) / (df[t] + 1)) + 1.0
-            # Most terms occur once: 1 + log(1) is 1, so skipping the log changes no bit.
-            vec[t] = w if c == 1 else (1.0 + math.log(c)) * w
-        norm = math.sqrt(sum(v * v for v in vec.values()))
-        return {t: v / norm for t, v in vec.items()} if norm else {}
+        for t, _ in counts:
+            if t not in idf:
+                idf[t] = _idf_of(df[t], n)
+        return _weigh(counts, idf, 0.0)
+
+    def _term_id(self, term: str) -> int:
+        """The term's id, a new one (with no stories yet) for a term never seen."""
+        tid = self._term_ids.get(term)
+        if tid is None:
+            tid = self._term_ids[term] = len(self._term_ids)
+            self._df.append(0)
+            self._lone.append(-1)
+        return tid
 
     def _add(
         self,
@@ -343,12 +358,7 @@ class ClusterIndex:
         self._reset()
         for s in keep:
             for i in range(offsets[s], offsets[s + 1]):
-                term = names[terms[i]]
-                if term not in self._term_ids:
-                    self._term_ids[term] = len(self._term_ids)
-                    self._df.append(0)
-                    self._lone.append(-1)
-                self._df[self._term_ids[term]] += 1
+                self._df[self._term_id(names[terms[i]])] += 1
         for s in keep:
             span = range(offsets[s], offsets[s + 1])
             vec = {self._term_ids[names[terms[i]]]: weights[i] for i in span}
@@ -449,16 +459,9 @@ class ClusterBatch:
     def add(self, items: Iterable[ClusterItem], *, new: bool) -> None:
         """Take in stories: new ones are matched at the end, known ones only held."""
         index = self._index
-        ids, df, lone = index._term_ids, index._df, index._lone
+        term_id, df, lone = index._term_id, index._df, index._lone
         for item in items:
-            row = array("I")
-            for term in tokens(item.text):
-                tid = ids.get(term)
-                if tid is None:
-                    tid = ids[term] = len(ids)
-                    df.append(0)
-                    lone.append(-1)
-                row.append(tid)
+            row = array("I", map(term_id, tokens(item.text)))
             for t in set(row):
                 df[t] += 1
                 if df[t] == 2 and lone[t] >= 0:
@@ -478,14 +481,18 @@ class ClusterBatch:
         index._epoch += 1
         order = sorted(range(len(ids)), key=lambda p: (times[p], ids[p]))
         started: dict[int, int] = {}  # cluster -> its first story's time, in this batch
+
+        def weighed(pos: int) -> tuple[dict[int, float], Counter[int]]:
+            counts = Counter(rows[pos])
+            rows[pos] = None  # free as we go
+            return index._weigh(counts.items(), n, idf), counts
+
         for pos in order:
             if self._new[pos]:
                 continue
             cluster = marks[pos] if marks[pos] >= 0 else ids[pos]
             start = started.setdefault(cluster, times[pos])
-            counts = Counter(rows[pos])
-            rows[pos] = None  # free as we go
-            vec = index._weigh(counts.items(), n, idf)
+            vec, counts = weighed(pos)
             index._add(ids[pos], sources[pos], times[pos], marks[pos], start, vec, counts)
 
         result: dict[int, int] = {}
@@ -493,9 +500,7 @@ class ClusterBatch:
             if not self._new[pos]:
                 continue
             story, at = ids[pos], times[pos]
-            counts = Counter(rows[pos])
-            rows[pos] = None
-            vec = index._weigh(counts.items(), n, idf)
+            vec, counts = weighed(pos)
             slot = index._best_match(story, sources[pos], at, vec, n, idf)
             if slot is not None and at - index._starts[slot] > index._reach:
                 slot = None  # that event began too long ago: this is a new one
