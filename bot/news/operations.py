@@ -81,9 +81,9 @@ class OperationsMixin:
             return
         removed = await self.prune()
         await self.store.outbox.set_meta(PRUNE_KEY, str(to_ts(now)))
-        if removed and timedelta(days=self.config.storage.retention_days) < HOLD:
-            self._forget_clusters()  # stories the clustering index holds may be gone
         if removed:
+            if timedelta(days=self.config.storage.retention_days) < HOLD:
+                self._forget_clusters()  # stories the clustering index holds may be gone
             log.info(
                 "retention: removed %d stories older than %d days",
                 removed,

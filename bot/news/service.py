@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Config, SourceConfig
-from bot.news.cluster import DEFAULT_WINDOW, HOLD, ClusterBatch, ClusterIndex, ClusterItem
+from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
 from bot.news.enrich import Enricher, tagging_input
@@ -36,7 +36,6 @@ from bot.news.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-CLUSTER_WINDOW = DEFAULT_WINDOW
 #: how long a thread may hold the GIL while another waits for it (see NewsService.open)
 SWITCH_INTERVAL_S = 0.001
 
@@ -210,10 +209,10 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
     def _forget_clusters(self) -> None:
         """Start the clustering index afresh; the next poll reloads it from the store.
 
-        Called when stories leave the store other than by age (a removed source), so
-        that no story the index holds is gone.
+        Called when stories the index may hold leave the store (a removed source, or a
+        retention shorter than the index's reach), so that it holds none that are gone.
         """
-        self._clusters = ClusterIndex(window=CLUSTER_WINDOW)
+        self._clusters = ClusterIndex()
         self._clustered_to = 0  # the highest story id the index has seen
 
     async def _cluster(self, new_ids: Sequence[int]) -> None:
