@@ -24,7 +24,7 @@ class SearchCog(commands.Cog):
         name="search", description="Search the stored stories, best matches first"
     )
     @app_commands.describe(
-        query='Words to find; "quoted phrases" and -excluded words work',
+        query="Words to find: stories that have all of them (the last may be the start of a word)",
         topic="Only stories tagged with this topic",
         since="How far back to look (default: everything stored)",
     )
