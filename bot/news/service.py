@@ -22,7 +22,6 @@ from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest, pick_representatives
 from bot.news.enrich import Enricher, tagging_input
-from bot.news.errors import NewsError
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
 from bot.news.llm import LLMCondenser
 from bot.news.models import Digest, PollReport, Story
@@ -31,6 +30,7 @@ from bot.news.poll import Poller, Progress
 from bot.news.sources import SourcesMixin, host_name
 from bot.news.store import GLOBAL, Store
 from bot.news.subscriptions import SubscriptionsMixin
+from bot.news.taxonomy import topic_names
 from bot.news.topics import DEFAULT_TOPICS, Tagger, Topic, taxonomy_from_config
 from bot.news.urls import canonical_url
 
@@ -294,9 +294,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         limit: int = 50,
     ) -> list[Story]:
         source_id = (await self.store.sources.find(source, scope)).id if source else None
-        topics = [topic] if topic else []
-        if topic and topic not in self.topic_names:
-            raise NewsError(f"no topic {topic!r}; topics: {', '.join(self.topic_names)}")
+        topics = topic_names([topic] if topic else [], self.topic_names)
         return await self.store.stories.recent(
             scope=scope, since=self.clock() - since, topics=topics, source_id=source_id, limit=limit
         )

@@ -14,6 +14,7 @@ from bot.news.errors import NewsError
 from bot.news.models import Digest
 from bot.news.schedules import parse_schedule
 from bot.news.store import GLOBAL, Delivery, Store, Subscription
+from bot.news.taxonomy import topic_names
 
 
 class SubscriptionsMixin:
@@ -36,9 +37,7 @@ class SubscriptionsMixin:
         timezone: str = "UTC",
     ) -> Subscription:
         parse_schedule(schedule, timezone)  # raises ScheduleError with a sentence
-        unknown = [t for t in topics if t not in self.topic_names]
-        if unknown:
-            raise NewsError(f"unknown topic {unknown[0]!r}; topics: {', '.join(self.topic_names)}")
+        topics = topic_names(topics, self.topic_names)
         if webhook_url is not None and not webhook_url.startswith("https://"):
             raise NewsError("a webhook URL starts with https://")
         return await self.store.outbox.subscribe(

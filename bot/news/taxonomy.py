@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from bot.news.errors import NewsError
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,16 @@ class TaxonomyError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("invalid topic taxonomy:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def topic_names(asked: Sequence[str], known: Sequence[str]) -> list[str]:
+    """The taxonomy names asked for, as a user may type them ("Regulation ");
+    the first unknown one is an error that lists what there is."""
+    names = [a.strip().lower() for a in asked if a.strip()]
+    for name in names:
+        if name not in known:
+            raise NewsError(f"unknown topic {name!r}; topics: {', '.join(known)}")
+    return names
 
 
 def _phrase_list(value: object, where: str, problems: list[str]) -> tuple[str, ...]:

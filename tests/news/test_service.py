@@ -474,3 +474,18 @@ async def test_retag_applies_a_changed_taxonomy_to_stored_stories(tmp_path, feed
         assert await second.retag() == 0  # nothing left to change
     finally:
         await second.close()
+
+
+async def test_topic_names_are_taken_as_typed_and_unknown_ones_named(service) -> None:
+    # `stories --topic` and a subscription accept what `digest --topic` accepts, and
+    # refuse an unknown name with the same sentence, listing the topics there are
+    assert await service.stories(topic=" Regulation ") == []
+    sub = await service.subscribe(scope=GLOBAL, channel_id=42, topics=["Safety", "research"])
+    assert sub.topics == ("safety", "research")
+    for call in (
+        service.stories(topic="sports"),
+        service.subscribe(scope=GLOBAL, channel_id=43, topics=["safety", "sports"]),
+    ):
+        with pytest.raises(NewsError) as err:
+            await call
+        assert str(err.value).startswith("unknown topic 'sports'; topics: regulation, ")
