@@ -45,6 +45,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult  # noqa: E402
 
 from bench import feedgen  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from bot.news.clean import clean_text, clean_title  # noqa: E402
 from bot.news.fetch import Fetcher  # noqa: E402
 from bot.news.identity import content_hash  # noqa: E402
 from bot.news.models import Condensed, ParsedEntry  # noqa: E402
@@ -100,6 +101,7 @@ def pct(values: list[float], q: float) -> float:
 class Figures:
     feeds: int
     skip_cluster: bool = False
+    core_only: bool = False
     open_s: float = 0.0
     first_wall: float = 0.0
     first_cpu: float = 0.0
@@ -448,7 +450,7 @@ async def queries_from_titles(service: NewsService, count: int, seed: int) -> li
 
 
 async def run(args: argparse.Namespace) -> Figures:
-    fig = Figures(args.feeds, skip_cluster=args.skip_cluster)
+    fig = Figures(args.feeds, skip_cluster=args.skip_cluster, core_only=args.core_only)
     say(f"starting the feed server for {args.feeds} feeds (seed {args.seed})")
     server = FeedServerProcess(args.feeds, args.seed)
     try:
@@ -470,11 +472,26 @@ async def run(args: argparse.Namespace) -> Figures:
     return fig
 
 
+def core_only(service: NewsService) -> None:
+    """Leave out what condensing and topics add per story (issue 5): each story gets its
+    clean text (the store indexes it) and its title as headline, no lead, points or topics."""
+
+    def enrich(candidates, *, texts=None) -> None:
+        for cand in candidates:
+            cand.text = clean_text(cand.entry.content_html or cand.entry.summary_html)
+            cand.condensed = Condensed(clean_title(cand.entry.title), "", ())
+            cand.topics = ()
+
+    service.poller.enricher.enrich = enrich
+
+
 async def measure(service: NewsService, fig: Figures, args: argparse.Namespace) -> None:
     original_cluster = service._cluster
+    if args.core_only:
+        core_only(service)
 
     async def timed_cluster(ids):
-        if args.skip_cluster:
+        if args.skip_cluster or args.core_only:
             return
         before = cpu()
         await original_cluster(ids)
@@ -559,7 +576,11 @@ def table(fig: Figures) -> str:
         (
             "poll 1: CPU (this process)",
             f"{fig.first_cpu:.2f} s",
-            "clustering SKIPPED" if fig.skip_cluster else f"clustering {fig.cluster_cpu:.2f} s",
+            "condensing, tagging, clustering SKIPPED"
+            if fig.core_only
+            else "clustering SKIPPED"
+            if fig.skip_cluster
+            else f"clustering {fig.cluster_cpu:.2f} s",
         ),
         ("poll 1: stories per CPU-second", f"{per_cpu:,.0f}", "target >= 5,500"),
         ("  same, clustering left out", f"{per_cpu_rest:,.0f}", ""),
@@ -626,6 +647,11 @@ def main() -> None:
         "--skip-cluster",
         action="store_true",
         help="leave out the clustering step of each poll",
+    )
+    parser.add_argument(
+        "--core-only",
+        action="store_true",
+        help="fetch, parse, identify, clean and store only: no condensing, tagging, clustering",
     )
     parser.add_argument("--keep", metavar="PATH", help="keep a copy of the database at PATH")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
