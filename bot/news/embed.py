@@ -149,8 +149,15 @@ class Projection:
         self._dots = dots  # (vocab, k) float32
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return self.scores_and_tokens(texts)[0]
+
+    def scores_and_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The scores, and the token ids they came from (as :meth:`Embedder.token_ids`
+        gives them), for a caller that reads the tokens too: tokenising is the cost."""
         ids, starts, counts = self._embedder.token_ids(texts)
-        return _segment_sums(self._dots[ids], starts, counts)
+        return _segment_sums(self._dots[ids], starts, counts), (ids, starts, counts)
 
 
 def _segment_sums(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

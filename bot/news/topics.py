@@ -6,8 +6,10 @@ headlines carry no such phrase ("Anthropic's biolab made a discovery"), which is
 where the embedding of title + lead against each topic's description helps.
 An exclusion phrase vetoes its topic outright, whatever the other evidence.
 
-The weights below were tuned on the "tune" part of tests/data/devset/topics.jsonl
-and are reported on its held-out part by bench/tagging.py.
+The weights below were tuned by hand on the "tune" part of tests/data/devset/topics.jsonl.
+For the eight default topics, as shipped, a trained head (bot/news/topic_head.py)
+turns the same evidence into the decision instead; topics an admin added or edited
+keep the hand-set rule. bench/tagging.py reports both on the held-out part.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ import numpy as np
 from bot.news.embed import Embedder, Projection, load_embedder
 from bot.news.phrases import PhraseIndex, compile_phrases, compile_trie
 from bot.news.taxonomy import DEFAULT_TOPICS, TaxonomyError, Topic, taxonomy_from_config
+from bot.news.topic_head import (
+    Evidence,
+    Tokens,
+    TopicHead,
+    load_head,
+    standardise,
+    topic_fingerprint,
+)
 
 __all__ = [
     "DEFAULT_TOPICS",
@@ -32,6 +42,7 @@ __all__ = [
     "compile_phrases",
     "compile_trie",
     "taxonomy_from_config",
+    "topic_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,23 +73,46 @@ class Weights:
 
 
 class Tagger:
-    """Assigns 0-3 topics to a story from its title and lead."""
+    """Assigns 0-3 topics to a story from its title and lead.
+
+    ``head``: True uses the shipped trained head for the default topics left as
+    shipped (see bot/news/topic_head.py), False never does, and a
+    :class:`TopicHead` is used as given (training and tests).
+    """
 
     def __init__(
-        self, topics: Sequence[Topic], *, embeddings: bool = True, weights: Weights | None = None
+        self,
+        topics: Sequence[Topic],
+        *,
+        embeddings: bool = True,
+        weights: Weights | None = None,
+        head: TopicHead | bool = True,
     ) -> None:
         self.topics = tuple(topics)
         self.weights = weights or Weights()
         self._phrases = PhraseIndex(self.topics)
         embedder: Embedder | None = load_embedder() if embeddings else None
         self._projection: Projection | None = None
+        self._head: _HeadUse | None = None
         if embedder is not None and self.topics:
-            vecs = embedder.embed([_topic_text(t) for t in self.topics])
-            self._projection = embedder.projection(vecs)
+            targets = embedder.embed([topic_text(t) for t in self.topics])
+            trained = load_head() if head is True else head or None
+            if trained is not None:
+                self._head = _HeadUse.plan(trained, self.topics)
+            if self._head is not None:
+                targets = np.vstack([targets, self._head.targets(embedder)])
+            self._projection = embedder.projection(targets)
 
     @property
     def uses_embeddings(self) -> bool:
         return self._projection is not None
+
+    @property
+    def head_topics(self) -> tuple[str, ...]:
+        """The topics the trained head decides (the others use the hand-set weights)."""
+        if self._head is None:
+            return ()
+        return tuple(self.topics[j].name for j in self._head.columns if j >= 0)
 
     def tag(self, title: str, text: str) -> tuple[str, ...]:
         return self.tag_many([(title, text)])[0]
@@ -88,35 +122,70 @@ class Tagger:
         if not items or not self.topics:
             return [() for _ in items]
         prepared = [_prepare(t, x) for t, x in items]
-        return self._choose(*self._raw_scores(prepared))
+        return self._choose(*self._decide(prepared))
 
     def scores(self, title: str, text: str) -> Mapping[str, float]:
-        """Per-topic scores, for explaining a tag and for tuning."""
-        row = self._raw_scores([_prepare(title, text)])[0][0]
+        """Per-topic scores, for explaining a tag: kept at or above ``weights.threshold``.
+
+        A topic the head decides scores ``threshold`` times its probability over
+        its own probability threshold, so the two kinds of score rank together.
+        """
+        row = self._decide([_prepare(title, text)])[0][0]
         return {t.name: float(s) for t, s in zip(self.topics, row, strict=True)}
 
-    def _raw_scores(self, prepared: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[set[int]]]:
-        scores, vetoes = self._phrase_scores(prepared)
+    def evidence(self, items: Sequence[tuple[str, str]]) -> tuple[Evidence, list[set[int]]]:
+        """What the head reads for each story, and the head topics vetoed (for training)."""
+        if self._head is None or self._projection is None:
+            raise ValueError("this tagger has no trained head (or no embeddings)")
+        prepared = [_prepare(t, x) for t, x in items]
+        title_hits, lead_hits, vetoes = self._phrase_hits(prepared)
+        sums, tokens = self._project(prepared)
+        return self._head.evidence(prepared, title_hits, lead_hits, vetoes, sums, tokens)
+
+    def _decide(self, prepared: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, list]:
+        """Scores, which topics pass their own test, and the vetoes, for each story."""
+        w = self.weights
+        title_hits, lead_hits, vetoes = self._phrase_hits(prepared)
+        scores = np.minimum(1.0, w.title_hit * title_hits + w.lead_hit * lead_hits)
+        sums = None
         if self._projection is not None:
+            sums, tokens = self._project(prepared)
             # Similarity to each topic, standardised per story: how much more this
             # topic than the story's average topic. (Scale-free, so the projection's
             # unnormalised dot products give the same z as cosines would.)
-            sims = self._projection.scores([f"{t}. {x}" for t, x in prepared]).astype(np.float64)
-            std = sims.std(axis=1, keepdims=True)
-            z = np.zeros_like(sims)
-            np.divide(sims - sims.mean(axis=1, keepdims=True), std, out=z, where=std > 0)
-            z[z < 0] *= self.weights.below
-            # a story with no words has no meaning to compare: no semantic score at all
-            wordless = [not any(ch.isalnum() for ch in t + x) for t, x in prepared]
-            z[np.array(wordless, dtype=bool)] = 0.0
-            scores += self.weights.semantic * z
-        return scores, vetoes
+            z = standardise(sums[:, : len(self.topics)].astype(np.float64))
+            z[z < 0] *= w.below
+            scores += w.semantic * z
+        best = scores.max(axis=1, keepdims=True)
+        keep = (scores >= w.threshold) & (scores >= w.relative * best)
+        # a story with no words has no meaning to compare: no semantic score, no topic
+        wordless = np.array([not any(ch.isalnum() for ch in t + x) for t, x in prepared])
+        if self._head is not None and sums is not None:
+            ev, _ = self._head.evidence(prepared, title_hits, lead_hits, vetoes, sums, tokens)
+            probs = self._head.head.probabilities(ev)
+            thresholds = self._head.head.thresholds
+            for h, j in enumerate(self._head.columns):
+                if j >= 0:
+                    scores[:, j] = w.threshold * probs[:, h] / thresholds[h]
+                    keep[:, j] = probs[:, h] >= thresholds[h]
+        scores[wordless] = 0.0
+        keep[wordless] = False
+        return scores, keep, vetoes
 
-    def _phrase_scores(
+    def _project(self, prepared: Sequence[tuple[str, str]]) -> tuple[np.ndarray, Tokens | None]:
+        """Each story's token sums on every target; its token ids too if the head reads them."""
+        assert self._projection is not None
+        texts = [f"{t}. {x}" for t, x in prepared]
+        if self._head is None or not self._head.head.reads_tokens:
+            return self._projection.scores(texts), None
+        # the ids too: tokenising twice would cost a fifth of the tagging time
+        sums, (ids, starts, counts) = self._projection.scores_and_tokens(texts)
+        return sums, Tokens(ids, starts, counts)
+
+    def _phrase_hits(
         self, prepared: Sequence[tuple[str, str]]
-    ) -> tuple[np.ndarray, list[set[int]]]:
-        """Scores from phrases, and the topics each story's exclusions veto."""
-        w = self.weights
+    ) -> tuple[np.ndarray, np.ndarray, list[set[int]]]:
+        """Distinct phrases of each topic in titles and leads; the topics each story vetoes."""
         title_hits = np.zeros((len(prepared), len(self.topics)), dtype=np.float64)
         lead_hits = np.zeros_like(title_hits)
         vetoes: list[set[int]] = []
@@ -129,13 +198,12 @@ class Tagger:
             for j, n in counts.items():
                 lead_hits[i, j] = n
             vetoes.append(vetoed | vetoed_lead)
-        return np.minimum(1.0, w.title_hit * title_hits + w.lead_hit * lead_hits), vetoes
+        return title_hits, lead_hits, vetoes
 
-    def _choose(self, scores: np.ndarray, vetoes: Sequence[set[int]]) -> list[tuple[str, ...]]:
-        """Topics at or above both thresholds, best first (ties by taxonomy order)."""
-        w = self.weights
-        best = scores.max(axis=1, keepdims=True)
-        keep = (scores >= w.threshold) & (scores >= w.relative * best)
+    def _choose(
+        self, scores: np.ndarray, keep: np.ndarray, vetoes: Sequence[set[int]]
+    ) -> list[tuple[str, ...]]:
+        """Topics that passed, best first (ties by taxonomy order), without vetoed ones."""
         order = np.argsort(-scores, axis=1, kind="stable").tolist()
         names = [t.name for t in self.topics]
         out: list[tuple[str, ...]] = []
@@ -145,5 +213,66 @@ class Tagger:
         return out
 
 
-def _topic_text(topic: Topic) -> str:
+@dataclass(frozen=True)
+class _HeadUse:
+    """How a tagger feeds its taxonomy's evidence to the head and uses its decisions.
+
+    ``columns[h]`` is the taxonomy index of the head's topic h, or -1 where the
+    taxonomy lacks it or changed it. When the taxonomy is the head's own, the
+    head reads the tagger's phrase hits and topic similarities; otherwise it has
+    its own phrase index and topic vectors, so that an added or edited topic
+    cannot shift what the head sees for the others.
+    """
+
+    head: TopicHead
+    columns: tuple[int, ...]
+    phrases: PhraseIndex | None  # None: read the tagger's hits
+    offset: int  # first projection column of the head's targets
+
+    @staticmethod
+    def plan(head: TopicHead, topics: tuple[Topic, ...]) -> _HeadUse | None:
+        where = {t.name: j for j, t in enumerate(topics)}
+        columns = tuple(
+            where[name] if name in where and topic_fingerprint(topics[where[name]]) == fp else -1
+            for name, fp in zip(head.names, head.fingerprints, strict=True)
+        )
+        if all(j < 0 for j in columns):
+            return None
+        own = topics == head.topics()
+        phrases = None if own else PhraseIndex(head.topics())
+        return _HeadUse(head, columns, phrases, len(topics))
+
+    def targets(self, embedder: Embedder) -> np.ndarray:
+        if self.phrases is None:  # the taxonomy's own topic vectors are the head's
+            return self.head.basis.T.astype(np.float32)
+        return self.head.targets(embedder)
+
+    def evidence(
+        self,
+        prepared: Sequence[tuple[str, str]],
+        title_hits: np.ndarray,
+        lead_hits: np.ndarray,
+        vetoes: list[set[int]],
+        sums: np.ndarray,
+        tokens: Tokens | None,
+    ) -> tuple[Evidence, list[set[int]]]:
+        if self.phrases is None:
+            return Evidence.from_sums(title_hits, lead_hits, sums, tokens), vetoes
+        k = len(self.head.names)
+        th = np.zeros((len(prepared), k))
+        lh = np.zeros_like(th)
+        own_vetoes = []
+        for i, (title, lead) in enumerate(prepared):
+            counts, vetoed = self.phrases.hits(title)
+            for h, n in counts.items():
+                th[i, h] = n
+            counts, vetoed_lead = self.phrases.hits(lead)
+            for h, n in counts.items():
+                lh[i, h] = n
+            own_vetoes.append(vetoed | vetoed_lead)
+        return Evidence.from_sums(th, lh, sums[:, self.offset :], tokens), own_vetoes
+
+
+def topic_text(topic: Topic) -> str:
+    """What a topic's vector is made from: its title, description and phrases."""
     return f"{topic.title}. {topic.description} {', '.join(topic.phrases)}"

@@ -204,8 +204,9 @@ def test_devset_held_out_quality_does_not_regress() -> None:
             t.name not in p and t.name in r["topics"] for p, r in zip(predicted, rows, strict=True)
         )
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    # measured 0.752 on the 219 held-out rows (bench/tagging.py); 0.80 is the goal
-    assert sum(f1s) / len(f1s) >= 0.72
+    # measured 0.786 on the 219 held-out rows with the trained head (bench/tagging.py;
+    # 0.752 with the hand-set weights alone); 0.80 is the goal
+    assert sum(f1s) / len(f1s) >= 0.755
 
 
 def test_phrase_inside_another_topics_phrase_counts_for_both() -> None:
