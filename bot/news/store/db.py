@@ -55,8 +55,8 @@ async def open_database(path: str | Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA temp_store=MEMORY")
         # SQLite's own default (2 MB): the operating system caches the file anyway, and a
-        # first poll of 1000 sources filled a 16 MB cache for nothing (peak RSS +15 MB;
-        # search and digest times unchanged, bench/README.md)
+        # first poll of 1000 sources filled a 16 MB cache for little (peak RSS 15 MB lower;
+        # search and digest times within run-to-run noise, bench/README.md)
         await db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         await migrate(db, path)
     except sqlite3.DatabaseError as exc:
