@@ -193,7 +193,9 @@ class Fetcher:
 
     async def _request(self, url: URL, headers: Mapping[str, str], shown: str) -> _Hop:
         """One HTTP exchange, under the concurrency limits and the total timeout."""
-        host = (url.host or "").lower()
+        # raw_host: the name as sent (punycode for an international one); decoding it to
+        # Unicode (url.host) cost 0.13 ms a source, a sixth of an all-304 poll's CPU
+        host = (url.raw_host or "").lower()
         try:
             self._policy.check_literal_host(host)
         except AddressRefusedError as exc:
@@ -263,7 +265,7 @@ def _parse_url(url: str) -> URL:
         raise InvalidURLError(f"not a valid URL: {url!r}") from exc
     if parsed.scheme not in ("http", "https"):
         raise InvalidURLError(f"only http and https URLs can be fetched, not {url!r}")
-    if not parsed.host:
+    if not parsed.raw_host:
         raise InvalidURLError(f"the URL {url!r} has no host name")
     return parsed.with_fragment(None)
 

@@ -257,6 +257,19 @@ async def test_redirect_to_another_host_is_followed(feed_server: FeedServer) -> 
     assert [r.host for r in feed_server.requests] == ["a.test", "b.test"]
 
 
+async def test_international_host_name_is_fetched_under_its_ascii_form(
+    feed_server: FeedServer,
+) -> None:
+    feed_server.add("/feed.xml", RSS)
+    ascii_name = "xn--bcher-kva.test"  # bücher.test
+    url = feed_server.url("/feed.xml", host=ascii_name).replace(ascii_name, "bücher.test")
+    settings = FetchSettings(allowed_hosts=(ascii_name,))
+    async with Fetcher.open(settings, resolver=StaticResolver.loopback(ascii_name)) as fetcher:
+        result = await fetcher.fetch(url)
+    assert result.body == RSS
+    assert [r.host for r in feed_server.requests] == [ascii_name]
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc (Linux)")
 async def test_no_connection_is_kept_open_per_host_after_its_feed_is_read(
     feed_server: FeedServer,
