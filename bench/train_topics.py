@@ -29,7 +29,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.tagging import DEVSET, load_jsonl
 from bot.news.cluster import build_idf, pair_similarity
 from bot.news.embed import load_embedder
 from bot.news.topic_head import (
@@ -50,9 +50,8 @@ from bot.news.topic_head import (
     topic_fingerprint,
     unit_rows,
 )
-from bot.news.topics import DEFAULT_TOPICS, MAX_TOPICS, Tagger, _prepare
+from bot.news.topics import DEFAULT_TOPICS, Tagger, _prepare, best_first
 
-DEVSET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset"
 TRAIN_FILES = ("train_a.jsonl", "train_b.jsonl")
 NAMES = tuple(t.name for t in DEFAULT_TOPICS)
 FOLDS = 5
@@ -105,10 +104,9 @@ def training_rows() -> list[dict]:
     """train_a + train_b + the tune split (never the test split)."""
     rows: list[dict] = []
     for name in TRAIN_FILES:
-        path = DEVSET / name
-        if path.exists():
-            rows += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
-    devset = [json.loads(x) for x in (DEVSET / "topics.jsonl").read_text("utf-8").splitlines()]
+        if (DEVSET / name).exists():
+            rows += load_jsonl(name)
+    devset = load_jsonl("topics.jsonl")
     rows += [r for r in devset if r["split"] == "tune"]
     test_ids = {r["id"] for r in devset if r["split"] == "test"}
     assert not any(r["id"] in test_ids or r.get("split") == "test" for r in rows)
@@ -299,12 +297,8 @@ def best_thresholds(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def decide(p: np.ndarray, thresholds: np.ndarray, vetoes: np.ndarray) -> np.ndarray:
     """What the tagger does with the head's probabilities (bot/news/topics.py)."""
-    ratio = p / thresholds
-    keep = (p >= thresholds) & ~vetoes
-    order = np.argsort(-ratio, axis=1, kind="stable")
-    out = np.zeros_like(keep)
-    for i in range(len(p)):
-        kept = [j for j in order[i] if keep[i, j]][:MAX_TOPICS]
+    out = np.zeros_like(vetoes)
+    for i, kept in enumerate(best_first(p / thresholds, (p >= thresholds) & ~vetoes)):
         out[i, kept] = True
     return out
 

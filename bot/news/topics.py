@@ -185,32 +185,45 @@ class Tagger:
     def _phrase_hits(
         self, prepared: Sequence[tuple[str, str]]
     ) -> tuple[np.ndarray, np.ndarray, list[set[int]]]:
-        """Distinct phrases of each topic in titles and leads; the topics each story vetoes."""
-        title_hits = np.zeros((len(prepared), len(self.topics)), dtype=np.float64)
-        lead_hits = np.zeros_like(title_hits)
-        vetoes: list[set[int]] = []
-        hits = self._phrases.hits
-        for i, (title, lead) in enumerate(prepared):
-            counts, vetoed = hits(title)
-            for j, n in counts.items():
-                title_hits[i, j] = n
-            counts, vetoed_lead = hits(lead)
-            for j, n in counts.items():
-                lead_hits[i, j] = n
-            vetoes.append(vetoed | vetoed_lead)
-        return title_hits, lead_hits, vetoes
+        return phrase_hits(self._phrases, len(self.topics), prepared)
 
     def _choose(
         self, scores: np.ndarray, keep: np.ndarray, vetoes: Sequence[set[int]]
     ) -> list[tuple[str, ...]]:
         """Topics that passed, best first (ties by taxonomy order), without vetoed ones."""
-        order = np.argsort(-scores, axis=1, kind="stable").tolist()
+        keep = keep.copy()
+        for i, vetoed in enumerate(vetoes):
+            keep[i, list(vetoed)] = False
         names = [t.name for t in self.topics]
-        out: list[tuple[str, ...]] = []
-        for row_order, row_keep, vetoed in zip(order, keep.tolist(), vetoes, strict=True):
-            kept = [names[j] for j in row_order if row_keep[j] and j not in vetoed]
-            out.append(tuple(kept[:MAX_TOPICS]))
-        return out
+        return [tuple(names[j] for j in kept) for kept in best_first(scores, keep)]
+
+
+def phrase_hits(
+    index: PhraseIndex, topics: int, prepared: Sequence[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray, list[set[int]]]:
+    """Distinct phrases of each topic in titles and leads; the topics each story vetoes."""
+    title_hits = np.zeros((len(prepared), topics), dtype=np.float64)
+    lead_hits = np.zeros_like(title_hits)
+    vetoes: list[set[int]] = []
+    for i, (title, lead) in enumerate(prepared):
+        counts, vetoed = index.hits(title)
+        for j, n in counts.items():
+            title_hits[i, j] = n
+        counts, vetoed_lead = index.hits(lead)
+        for j, n in counts.items():
+            lead_hits[i, j] = n
+        vetoes.append(vetoed | vetoed_lead)
+    return title_hits, lead_hits, vetoes
+
+
+def best_first(scores: np.ndarray, keep: np.ndarray) -> list[list[int]]:
+    """Per story, the topics kept, best score first (ties by taxonomy order), at most
+    MAX_TOPICS: how the tagger decides, and how bench/train_topics.py grades the head."""
+    order = np.argsort(-scores, axis=1, kind="stable").tolist()
+    return [
+        [j for j in row if row_keep[j]][:MAX_TOPICS]
+        for row, row_keep in zip(order, keep.tolist(), strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -258,18 +271,7 @@ class _HeadUse:
     ) -> tuple[Evidence, list[set[int]]]:
         if self.phrases is None:
             return Evidence.from_sums(title_hits, lead_hits, sums, tokens), vetoes
-        k = len(self.head.names)
-        th = np.zeros((len(prepared), k))
-        lh = np.zeros_like(th)
-        own_vetoes = []
-        for i, (title, lead) in enumerate(prepared):
-            counts, vetoed = self.phrases.hits(title)
-            for h, n in counts.items():
-                th[i, h] = n
-            counts, vetoed_lead = self.phrases.hits(lead)
-            for h, n in counts.items():
-                lh[i, h] = n
-            own_vetoes.append(vetoed | vetoed_lead)
+        th, lh, own_vetoes = phrase_hits(self.phrases, len(self.head.names), prepared)
         return Evidence.from_sums(th, lh, sums[:, self.offset :], tokens), own_vetoes
 
 
