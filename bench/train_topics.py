@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.tagging import DEVSET, load_jsonl
-from bot.news.cluster import build_idf, pair_similarity
+from bot.news.cluster import build_idf, tfidf_vector
 from bot.news.embed import load_embedder
 from bot.news.topic_head import (
     HEAD_PATH,
@@ -118,9 +118,18 @@ def labels(rows: Sequence[dict]) -> np.ndarray:
 
 
 def near_duplicate_groups(rows: Sequence[dict]) -> np.ndarray:
-    """Group id per row: rows joined by a chain of TF-IDF cosines >= GROUP_SIMILARITY."""
+    """Group id per row: rows joined by a chain of TF-IDF cosines >= GROUP_SIMILARITY.
+
+    The cosines are cluster.pair_similarity's, all pairs at once as one matrix product.
+    """
     texts = [f"{r['title']}. {r['summary']}" for r in rows]
     idf = build_idf(texts)
+    vectors = [tfidf_vector(t, idf) for t in texts]
+    column = {term: k for k, term in enumerate(sorted({t for v in vectors for t in v}))}
+    dense = np.zeros((len(rows), len(column)))
+    for i, v in enumerate(vectors):
+        dense[i, [column[t] for t in v]] = list(v.values())
+    close = np.triu(dense @ dense.T >= GROUP_SIMILARITY, k=1)
     parent = list(range(len(rows)))
 
     def root(i: int) -> int:
@@ -129,10 +138,8 @@ def near_duplicate_groups(rows: Sequence[dict]) -> np.ndarray:
             i = parent[i]
         return i
 
-    for i in range(len(rows)):
-        for j in range(i + 1, len(rows)):
-            if pair_similarity(texts[i], texts[j], idf) >= GROUP_SIMILARITY:
-                parent[root(i)] = root(j)
+    for i, j in zip(*np.nonzero(close), strict=True):
+        parent[root(int(i))] = root(int(j))
     return np.array([root(i) for i in range(len(rows))])
 
 

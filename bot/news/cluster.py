@@ -108,8 +108,9 @@ def _idf_of(count: int, n: int) -> float:
     return math.log((n + 1) / (count + 1)) + 1.0
 
 
-def _vector(text: str, idf: Mapping[str, float], default_idf: float) -> dict[str, float]:
-    return _weigh(Counter(tokens(text)).items(), idf, default_idf)
+def tfidf_vector(text: str, idf: Mapping[str, float]) -> dict[str, float]:
+    """Unit TF-IDF vector of a text, as pair_similarity weighs it."""
+    return _weigh(Counter(tokens(text)).items(), idf, max(idf.values(), default=1.0))
 
 
 def _weigh(
@@ -127,8 +128,7 @@ def _weigh(
 
 def pair_similarity(a: str, b: str, idf: Mapping[str, float]) -> float:
     """TF-IDF cosine of two texts; unseen terms count as rare as the rarest known."""
-    default = max(idf.values(), default=1.0)
-    va, vb = _vector(a, idf, default), _vector(b, idf, default)
+    va, vb = tfidf_vector(a, idf), tfidf_vector(b, idf)
     if len(va) > len(vb):
         va, vb = vb, va
     return sum(w * vb.get(t, 0.0) for t, w in va.items())
