@@ -87,6 +87,12 @@ def score_topics(
     return out
 
 
+def second_annotator(rows: Sequence[dict], topics: Sequence[Topic]) -> dict[str, PRF]:
+    """test_second.jsonl (a second person's blind labels) scored against the reference."""
+    second = {r["id"]: r["topics"] for r in load_jsonl("test_second.jsonl")}
+    return score_topics([second[r["id"]] for r in rows], rows, topics)
+
+
 def macro_f1(per_topic: dict[str, PRF]) -> float:
     return sum(m.f1 for m in per_topic.values()) / len(per_topic)
 
@@ -293,6 +299,12 @@ def main() -> None:
     for name, m in per.items():
         print(f"{name:16} {m.tp + m.fn:4d} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f}")
     print(f"{'macro-F1':16} {'':4} {'':6} {'':6} {macro_f1(per):6.3f}")
+    if args.split == "test":
+        human = second_annotator(rows, tagger.topics)
+        print(
+            f"{'second annotator':16} {'':4} {'':6} {'':6} {macro_f1(human):6.3f}"
+            "  (a person labelling blind from the same guide: the ceiling to expect)"
+        )
 
     prf, _ = pairing()
     print(f"\nSame-story pairing (TF-IDF cosine >= {DEFAULT_THRESHOLD}), pairs.jsonl")

@@ -3,8 +3,8 @@
     python -m bench.train_topics            # choose by cross-validation, train, write
     python -m bench.train_topics --check    # retrain with the shipped choice; compare
 
-Training rows: tests/data/devset/train_a.jsonl + train_b.jsonl + the "tune" split of
-topics.jsonl. The "test" split is never trained or chosen on (its ids are read only to
+Training rows: tests/data/devset/train_*.jsonl (train_a ... train_e) + the "tune" split
+of topics.jsonl. The "test" split is never trained or chosen on (its ids are read only to
 assert that no training row is a test row). Everything is chosen by grouped
 k-fold cross-validation on the training rows: near-duplicate stories (TF-IDF cosine
 >= 0.2, the same event from several outlets) are kept in one fold, so a fold never
@@ -52,7 +52,7 @@ from bot.news.topic_head import (
 )
 from bot.news.topics import DEFAULT_TOPICS, Tagger, _prepare, best_first
 
-TRAIN_FILES = ("train_a.jsonl", "train_b.jsonl")
+TRAIN_GLOB = "train_*.jsonl"
 NAMES = tuple(t.name for t in DEFAULT_TOPICS)
 FOLDS = 5
 SEEDS = (0, 1, 2)
@@ -101,11 +101,10 @@ CANDIDATES: tuple[Config, ...] = (
 
 
 def training_rows() -> list[dict]:
-    """train_a + train_b + the tune split (never the test split)."""
+    """train_*.jsonl + the tune split (never the test split)."""
     rows: list[dict] = []
-    for name in TRAIN_FILES:
-        if (DEVSET / name).exists():
-            rows += load_jsonl(name)
+    for path in sorted(DEVSET.glob(TRAIN_GLOB)):
+        rows += load_jsonl(path.name)
     devset = load_jsonl("topics.jsonl")
     rows += [r for r in devset if r["split"] == "tune"]
     test_ids = {r["id"] for r in devset if r["split"] == "test"}
@@ -315,7 +314,7 @@ class Result:
     config: Config
     f1: np.ndarray  # per topic, cross-fitted thresholds, mean over seeds
     oof: list[np.ndarray]  # out-of-fold probabilities, one per seed
-    f1_train_rows: np.ndarray  # the same, on the rows of train_a/train_b only
+    f1_train_rows: np.ndarray  # the same, on the rows of train_*.jsonl only
 
     @property
     def macro(self) -> float:

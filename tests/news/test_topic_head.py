@@ -163,6 +163,45 @@ print(json.dumps({
     }
 
 
+def test_training_rows_hold_every_training_file_and_no_held_out_story() -> None:
+    from bench import train_topics as tt
+    from bench.tagging import DEVSET, load_jsonl
+
+    rows = tt.training_rows()
+    test = [r for r in load_jsonl("topics.jsonl") if r["split"] == "test"]
+    files = sorted(DEVSET.glob(tt.TRAIN_GLOB))
+    assert len(files) >= 5
+    assert len(rows) == 191 + sum(len(load_jsonl(f.name)) for f in files)
+    assert not {r["id"] for r in test} & {r["id"] for r in rows}
+
+    def link(row: dict) -> str:
+        return row["origin"].get("link", "").rstrip("/").lower()
+
+    assert not ({link(r) for r in test} & {link(r) for r in rows}) - {""}
+    # the second annotator's labels cover exactly the held-out rows
+    assert {r["id"] for r in load_jsonl("test_second.jsonl")} == {r["id"] for r in test}
+
+
+def test_cross_validation_keeps_retellings_of_one_story_in_one_group() -> None:
+    from bench import train_topics as tt
+
+    rows = [
+        {
+            "title": "Nvidia unveils Rubin GPUs for data centres",
+            "summary": "The chips ship in 2026.",
+        },
+        {
+            "title": "Nvidia's Rubin GPUs for data centres unveiled",
+            "summary": "Chips ship in 2026.",
+        },
+        {"title": "EU fines Meta over AI training data", "summary": "Regulators act on privacy."},
+        {"title": "Mistral releases open-weight coding model", "summary": "Apache 2.0 licence."},
+    ]
+    groups = tt.near_duplicate_groups(rows)
+    assert groups[0] == groups[1]
+    assert len({groups[0], groups[2], groups[3]}) == 3
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(monkeypatch):
     """load_head caches per path; tests that write heads must not leak into others."""
