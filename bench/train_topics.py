@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.tagging import DEVSET, load_jsonl
-from bot.news.cluster import build_idf, tfidf_vector
+from bot.news.cluster import build_idf, tfidf_vectors
 from bot.news.embed import load_embedder
 from bot.news.topic_head import (
     HEAD_PATH,
@@ -123,7 +123,7 @@ def near_duplicate_groups(rows: Sequence[dict]) -> np.ndarray:
     """
     texts = [f"{r['title']}. {r['summary']}" for r in rows]
     idf = build_idf(texts)
-    vectors = [tfidf_vector(t, idf) for t in texts]
+    vectors = tfidf_vectors(texts, idf)
     column = {term: k for k, term in enumerate(sorted({t for v in vectors for t in v}))}
     dense = np.zeros((len(rows), len(column)))
     for i, v in enumerate(vectors):

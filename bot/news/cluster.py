@@ -108,9 +108,11 @@ def _idf_of(count: int, n: int) -> float:
     return math.log((n + 1) / (count + 1)) + 1.0
 
 
-def tfidf_vector(text: str, idf: Mapping[str, float]) -> dict[str, float]:
-    """Unit TF-IDF vector of a text, as pair_similarity weighs it."""
-    return _weigh(Counter(tokens(text)).items(), idf, max(idf.values(), default=1.0))
+def tfidf_vectors(texts: Iterable[str], idf: Mapping[str, float]) -> list[dict[str, float]]:
+    """Unit TF-IDF vectors of texts, as pair_similarity weighs them: a term the idf
+    lacks counts as rare as the rarest it has."""
+    default = max(idf.values(), default=1.0)
+    return [_weigh(Counter(tokens(text)).items(), idf, default) for text in texts]
 
 
 def _weigh(
@@ -128,7 +130,7 @@ def _weigh(
 
 def pair_similarity(a: str, b: str, idf: Mapping[str, float]) -> float:
     """TF-IDF cosine of two texts; unseen terms count as rare as the rarest known."""
-    va, vb = tfidf_vector(a, idf), tfidf_vector(b, idf)
+    va, vb = tfidf_vectors((a, b), idf)
     if len(va) > len(vb):
         va, vb = vb, va
     return sum(w * vb.get(t, 0.0) for t, w in va.items())
