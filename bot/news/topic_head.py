@@ -6,9 +6,11 @@ one-vs-rest logistic regression trained by ``bench/train_topics.py`` on
 hand-labelled stories that are not in the held-out test split. It reads the
 same evidence the hand-set rule reads - each default topic's phrase hits in the
 title and the lead, and the story's similarity to each topic's description -
-plus the story's wordllama vector reduced to a few principal directions and a
-hashed bag of its wordllama tokens, and keeps a topic when its probability
-reaches that topic's own threshold.
+plus the story's wordllama vector reduced to a few principal directions, a
+hashed bag of its wordllama tokens and, optionally, how the nearest training
+stories in that reduced space were labelled (their cosine-weighted topic votes;
+the artifact then holds those stories' reduced vectors and topics), and keeps a
+topic when its probability reaches that topic's own threshold.
 
 It is only valid for the topics it was trained on: each topic in the artifact
 carries a fingerprint of its name, description, phrases and exclusions, and the
@@ -18,8 +20,9 @@ the shipped default taxonomy no longer matches it, since every topic's evidence
 feeds every topic's decision.
 
 Cost: the reduced vector is read through the same per-token projection as the
-topic similarities (a few more columns), and the bag of tokens reuses the ids
-that projection needed, so tagging stays close to the hand-set rule's speed.
+topic similarities (a few more columns), the bag of tokens reuses the ids
+that projection needed, and the votes are one product of the reduced vectors with
+the stored ones, so tagging stays close to the hand-set rule's speed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,6 +73,7 @@ class Evidence:
     z: np.ndarray  # similarity to each topic's description, standardised per story
     reduced: np.ndarray  # the story vector in the head's basis, scaled to unit length
     tokens: Tokens | None  # every story's wordllama token ids (None if not read)
+    votes: np.ndarray | None = None  # nearest training stories' topics (None: not computed)
 
     @staticmethod
     def from_sums(
@@ -79,6 +83,35 @@ class Evidence:
         k = title_hits.shape[1]
         sims, basis = sums[:, :k].astype(np.float64), sums[:, k:].astype(np.float64)
         return Evidence(title_hits, lead_hits, standardise(sims), unit_rows(basis), tokens)
+
+
+def neighbour_votes(
+    reduced: np.ndarray,
+    reference: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each story's share of each topic among its ``k`` nearest reference stories.
+
+    Nearness is the cosine of the unit ``reduced`` vectors; each neighbour's vote is
+    weighted by it (negative cosines count nothing). ``exclude`` (stories x reference,
+    bool) hides neighbours, so that training never lets a story vote for itself or a
+    retelling of itself.
+    """
+    sims = reduced.astype(np.float64) @ reference.astype(np.float64).T
+    if exclude is not None:
+        sims[exclude] = -np.inf
+    k = min(k, reference.shape[0])
+    if k == 0 or len(reduced) == 0:
+        return np.zeros((len(reduced), labels.shape[1]))
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    weight = np.maximum(np.take_along_axis(sims, top, axis=1), 0.0)
+    votes = (weight[:, :, None] * labels[top].astype(np.float64)).sum(axis=1)
+    total = weight.sum(axis=1, keepdims=True)
+    out = np.zeros_like(votes)
+    np.divide(votes, total, out=out, where=total > 0)
+    return out
 
 
 def standardise(sims: np.ndarray) -> np.ndarray:
@@ -116,6 +149,10 @@ def design_matrix(ev: Evidence, blocks: Sequence[str]) -> np.ndarray:
             owner = np.repeat(np.arange(len(ev.z)), ev.tokens.counts)
             np.add.at(bag, (owner, ev.tokens.ids % bag_size(block)), 1.0)
             parts.append(bag)
+        elif neighbours(block):
+            if ev.votes is None:
+                raise ValueError(f"{block} needs the nearest training stories' votes")
+            parts.append(ev.votes)
         else:
             raise ValueError(f"unknown feature block {block!r}")
     return np.hstack(parts) if parts else np.zeros((len(ev.z), 0))
@@ -124,7 +161,14 @@ def design_matrix(ev: Evidence, blocks: Sequence[str]) -> np.ndarray:
 def block_width(block: str, topics: int, rank: int) -> int:
     """Columns a block adds to the design matrix."""
     widths = {"hits": 2 * topics, "z": topics, "vector": rank}
-    return widths[block] if block in widths else bag_size(block)
+    if block in widths:
+        return widths[block]
+    return topics if neighbours(block) else bag_size(block)
+
+
+def _numbered(block: str, kind: str) -> int:
+    name, sep, number = block.partition("-")
+    return int(number) if name == kind and sep and number.isdigit() else 0
 
 
 def bag_size(block: str) -> int:
@@ -133,8 +177,12 @@ def bag_size(block: str) -> int:
     A token counts in bucket ``id % buckets``: a fixed hash, so the artifact holds
     ``buckets`` rows of weights instead of one per token of the 32k vocabulary.
     """
-    name, sep, buckets = block.partition("-")
-    return int(buckets) if name == "tokens" and sep and buckets.isdigit() else 0
+    return _numbered(block, "tokens")
+
+
+def neighbours(block: str) -> int:
+    """k of a "neighbours-<k>" block: the topic votes of the k nearest training stories."""
+    return _numbered(block, "neighbours")
 
 
 class TopicHead:
@@ -150,6 +198,8 @@ class TopicHead:
         weights: np.ndarray,
         bias: np.ndarray,
         thresholds: np.ndarray,
+        reference: np.ndarray | None = None,
+        reference_topics: np.ndarray | None = None,
         info: dict | None = None,
     ) -> None:
         self.names = tuple(names)
@@ -159,9 +209,19 @@ class TopicHead:
         self.weights = np.asarray(weights, dtype=np.float64)  # (features, topics)
         self.bias = np.asarray(bias, dtype=np.float64)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        # the training stories a "neighbours-<k>" block votes with: unit reduced vectors
+        # (stories, r) and their topics (stories, topics; 0/1)
+        r, k = self.basis.shape[1], len(self.names)
+        self.reference = np.zeros((0, r)) if reference is None else np.asarray(reference)
+        self.reference = self.reference.astype(np.float32)
+        self.reference_topics = np.asarray(
+            np.zeros((0, k)) if reference_topics is None else reference_topics, dtype=np.float32
+        )
         self.info = dict(info or {})
         if sum(bag_size(b) > 0 for b in self.blocks) > 1:
             raise ValueError("a head reads at most one bag of tokens")
+        if any(neighbours(b) for b in self.blocks) and not len(self.reference):
+            raise ValueError("a neighbours block needs the reference stories")
         # split once: the dense features' weights, and the bag's table (bucket -> topics)
         self._dense_blocks = tuple(b for b in self.blocks if not bag_size(b))
         dense_rows = [self._rows(b) for b in self._dense_blocks]
@@ -189,8 +249,17 @@ class TopicHead:
         """Whether the head needs each story's token ids (a bag of tokens)."""
         return any(bag_size(b) for b in self.blocks)
 
+    def with_votes(self, ev: Evidence) -> Evidence:
+        """``ev`` with the votes of the nearest training stories, if the head reads them."""
+        k = max((neighbours(b) for b in self.blocks), default=0)
+        if not k or ev.votes is not None:
+            return ev
+        votes = neighbour_votes(ev.reduced, self.reference, self.reference_topics, k)
+        return replace(ev, votes=votes)
+
     def logits(self, ev: Evidence) -> np.ndarray:
         """design_matrix(ev) @ weights + bias, without building the bag of tokens densely."""
+        ev = self.with_votes(ev)
         out = design_matrix(ev, self._dense_blocks) @ self._dense_weights + self.bias
         if self._bag is not None:
             if ev.tokens is None:
@@ -225,6 +294,8 @@ class TopicHead:
             weights=self.weights.astype(np.float32),
             bias=self.bias.astype(np.float32),
             thresholds=self.thresholds.astype(np.float32),
+            reference=self.reference.astype(np.float16),
+            reference_topics=self.reference_topics.astype(np.uint8),
             info=np.array(json.dumps(self.info, sort_keys=True)),
         )
 
@@ -239,6 +310,8 @@ class TopicHead:
                 weights=f["weights"],
                 bias=f["bias"],
                 thresholds=f["thresholds"],
+                reference=f["reference"].astype(np.float32) if "reference" in f else None,
+                reference_topics=f["reference_topics"] if "reference_topics" in f else None,
                 info=json.loads(str(f["info"])),
             )
 

@@ -10,10 +10,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.news import topic_head
-from bot.news.topic_head import HEAD_PATH, TopicHead, design_matrix, load_head, topic_fingerprint
+from bot.news.topic_head import (
+    HEAD_PATH,
+    TopicHead,
+    design_matrix,
+    load_head,
+    neighbour_votes,
+    topic_fingerprint,
+)
 from bot.news.topics import DEFAULT_TOPICS, MAX_TOPICS, Tagger, taxonomy_from_config
 
 DEVSET = Path(__file__).resolve().parent.parent / "data" / "devset" / "topics.jsonl"
@@ -213,5 +221,45 @@ def test_tagger_reads_the_features_the_head_was_trained_on() -> None:
     tagger = Tagger(DEFAULT_TOPICS)
     head = TopicHead.read(HEAD_PATH)
     ev, _ = tagger.evidence(tune_items()[:50])
-    dense = design_matrix(ev, head.blocks) @ head.weights + head.bias
+    dense = design_matrix(head.with_votes(ev), head.blocks) @ head.weights + head.bias
     assert head.logits(ev) == pytest.approx(dense, abs=1e-6)
+
+
+def test_neighbour_votes_follow_the_nearest_stories_and_never_the_story_itself() -> None:
+    reference = np.array([[1.0, 0.0], [0.9, 0.436], [0.0, 1.0], [-1.0, 0.0]])
+    topics = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
+    story = np.array([[0.995, 0.1]])
+    assert neighbour_votes(story, reference, topics, 2).tolist() == [[1.0, 0.0]]
+    # weighted by cosine; the opposite story (cosine -1) counts nothing
+    votes = neighbour_votes(story, reference, topics, 4)[0]
+    cosines = [0.995, 0.995 * 0.9 + 0.1 * 0.436, 0.1]  # the last is the only topic-2 story
+    assert votes[1] == pytest.approx(cosines[2] / sum(cosines), rel=1e-6)
+    assert votes[0] + votes[1] == pytest.approx(1.0)
+    hide_first_two = np.array([[True, True, False, False]])
+    assert neighbour_votes(story, reference, topics, 2, hide_first_two)[0, 0] == 0.0
+    assert neighbour_votes(story, reference[:1], topics[:1], 10).tolist() == [[1.0, 0.0]]
+
+
+def test_a_head_with_neighbours_survives_saving(tmp_path) -> None:
+    """What the tagger computes from a saved head equals the training matrix's product."""
+    from bench import train_topics as tt
+
+    rows = [r for r in tt.training_rows() if r["split"] == "tune"][:60]
+    config = tt.Config(("hits", "z", "vector", "tokens-256", "neighbours-5"), 8, 30.0)
+    data = tt.prepare(rows)
+    head = tt.build(data, tt.cross_validate(data, config, seeds=(0,)))
+    path = tmp_path / "head.npz"
+    head.save(path)
+    loaded = TopicHead.read(path)
+    assert loaded.reads_tokens
+    assert loaded.reference.shape == (60, 8) and loaded.reference_topics.shape == (60, 8)
+    tagger = Tagger(DEFAULT_TOPICS, head=loaded)
+    items = tune_items()[60:90]
+    ev, _ = tagger.evidence(items)
+    assert ev.votes is None and ev.tokens is not None
+    voted = loaded.with_votes(ev)
+    assert voted.votes.shape == (30, 8)
+    assert ((voted.votes >= 0) & (voted.votes <= 1)).all()
+    dense = design_matrix(voted, loaded.blocks) @ loaded.weights + loaded.bias
+    assert loaded.logits(ev) == pytest.approx(dense, abs=1e-6)
+    assert len(tagger.tag_many(items)) == 30
