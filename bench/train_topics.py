@@ -53,6 +53,7 @@ from bot.news.topic_head import (
     neighbours,
     topic_fingerprint,
     unit_rows,
+    votes_wanted,
 )
 from bot.news.topics import DEFAULT_TOPICS, Tagger, _prepare, best_first
 
@@ -252,7 +253,7 @@ def with_votes(
     A training story never counts itself or a retelling of itself (its near-duplicate
     group), or its own vote would teach the head to trust votes more than they deserve.
     """
-    k = max((neighbours(b) for b in config.blocks), default=0)
+    k = votes_wanted(config.blocks)
     if not k:
         return ev
     ref = ev.reduced[train] if reference is None else reference
@@ -408,8 +409,8 @@ def build(data: Data, result: Result) -> TopicHead:
         weights=weights,
         bias=bias,
         thresholds=thresholds,
-        reference=reference if any(neighbours(b) for b in config.blocks) else None,
-        reference_topics=data.y if any(neighbours(b) for b in config.blocks) else None,
+        reference=reference if votes_wanted(config.blocks) else None,
+        reference_topics=data.y if votes_wanted(config.blocks) else None,
         info=info,
     )
 

@@ -192,6 +192,11 @@ def neighbours(block: str) -> int:
     return _numbered(block, "neighbours")
 
 
+def votes_wanted(blocks: Sequence[str]) -> int:
+    """How many nearest training stories vote for a head of these blocks (0: none)."""
+    return max((neighbours(b) for b in blocks), default=0)
+
+
 class TopicHead:
     """The trained decision for the default topics: probabilities and per-topic thresholds."""
 
@@ -227,7 +232,7 @@ class TopicHead:
         self.info = dict(info or {})
         if sum(bag_size(b) > 0 for b in self.blocks) > 1:
             raise ValueError("a head reads at most one bag of tokens")
-        if any(neighbours(b) for b in self.blocks) and not len(self.reference):
+        if votes_wanted(self.blocks) and not len(self.reference):
             raise ValueError("a neighbours block needs the reference stories")
         # split once: the dense features' weights, and the bag's table (bucket -> topics)
         self._dense_blocks = tuple(b for b in self.blocks if not bag_size(b))
@@ -258,7 +263,7 @@ class TopicHead:
 
     def with_votes(self, ev: Evidence) -> Evidence:
         """``ev`` with the votes of the nearest training stories, if the head reads them."""
-        k = max((neighbours(b) for b in self.blocks), default=0)
+        k = votes_wanted(self.blocks)
         if not k or ev.votes is not None:
             return ev
         votes = neighbour_votes(ev.reduced, self.reference, self.reference_topics, k)
