@@ -50,7 +50,6 @@ from bot.news.topic_head import (
     block_width,
     design_matrix,
     neighbour_votes,
-    neighbours,
     topic_fingerprint,
     unit_rows,
     votes_wanted,
@@ -82,10 +81,8 @@ class Config:
                 parts.append(np.full(self.rank, self.vector_scale))
             elif bag_size(b):
                 parts.append(np.full(bag_size(b), self.bag_scale))
-            elif neighbours(b):
-                parts.append(np.ones(topics))
             else:
-                parts.append(np.ones({"hits": 2 * topics, "z": topics}[b]))
+                parts.append(np.ones(block_width(b, topics, self.rank)))
         return np.concatenate(parts) if parts else np.zeros(0)
 
 

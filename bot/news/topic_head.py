@@ -99,7 +99,7 @@ def neighbour_votes(
     bool) hides neighbours, so that training never lets a story vote for itself or a
     retelling of itself.
     """
-    sims = reduced.astype(np.float64) @ reference.astype(np.float64).T
+    sims = np.asarray(reduced, dtype=np.float64) @ np.asarray(reference, dtype=np.float64).T
     if exclude is not None:
         sims[exclude] = -np.inf
     k = min(k, reference.shape[0])
@@ -222,12 +222,14 @@ class TopicHead:
         self.bias = np.asarray(bias, dtype=np.float64)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
         # the training stories a "neighbours-<k>" block votes with: unit reduced vectors
-        # (stories, r) and their topics (stories, topics; 0/1)
+        # (stories, r) and their topics (stories, topics; 0/1). float64, the type the
+        # votes are computed in, so that tagging does not convert them for every batch.
         r, k = self.basis.shape[1], len(self.names)
-        self.reference = np.zeros((0, r)) if reference is None else np.asarray(reference)
-        self.reference = self.reference.astype(np.float32)
+        self.reference = np.asarray(
+            np.zeros((0, r)) if reference is None else reference, dtype=np.float64
+        )
         self.reference_topics = np.asarray(
-            np.zeros((0, k)) if reference_topics is None else reference_topics, dtype=np.float32
+            np.zeros((0, k)) if reference_topics is None else reference_topics, dtype=np.float64
         )
         self.info = dict(info or {})
         if sum(bag_size(b) > 0 for b in self.blocks) > 1:
@@ -322,7 +324,7 @@ class TopicHead:
                 weights=f["weights"],
                 bias=f["bias"],
                 thresholds=f["thresholds"],
-                reference=f["reference"].astype(np.float32) if "reference" in f else None,
+                reference=f["reference"] if "reference" in f else None,
                 reference_topics=f["reference_topics"] if "reference_topics" in f else None,
                 info=json.loads(str(f["info"])),
             )
