@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -289,11 +289,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, 
     return w[:-1], float(w[-1])
 
 
-def fit_topics(x: np.ndarray, y: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Weights (features, topics) and biases on raw features (standardisation folded in)."""
+def fit_topics(
+    x: np.ndarray, y: np.ndarray, config: Config, extra: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (features, topics) and biases on raw features (standardisation folded in).
+
+    ``extra`` columns after the config's blocks (bench/encoder_probe.py) are left unscaled.
+    """
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    scale /= config.column_scale(y.shape[1])
+    scale /= np.concatenate([config.column_scale(y.shape[1]), np.ones(extra)])
     xs = (x - mean) / scale
     lam = config.lam
     weights = np.zeros((x.shape[1], y.shape[1]))
@@ -347,7 +352,26 @@ class Result:
         return float(self.f1.mean())
 
 
-def cross_validate(data: Data, config: Config, seeds: Sequence[int] = SEEDS) -> Result:
+#: extra feature columns for every row, computed from the training rows (a mask) only
+Extra = Callable[[np.ndarray], np.ndarray]
+
+
+def fold_probabilities(
+    data: Data, config: Config, train: np.ndarray, held: np.ndarray, extra: Extra | None = None
+) -> np.ndarray:
+    """Fit on the ``train`` rows, return the ``held`` rows' probabilities (rows x topics)."""
+    basis = principal_directions(data.vectors[train], config.rank)
+    ev = with_votes(evidence_with(data, basis), config, data.y, data.groups, train)
+    x = design_matrix(ev, config.blocks)
+    more = extra(train) if extra is not None else np.zeros((len(x), 0))
+    x = np.hstack([x, more])
+    weights, bias = fit_topics(x[train], data.y[train], config, more.shape[1])
+    return probabilities(x[held], weights, bias)
+
+
+def cross_validate(
+    data: Data, config: Config, seeds: Sequence[int] = SEEDS, extra: Extra | None = None
+) -> Result:
     unseen = np.array([r["split"] == "train" for r in data.rows])
     f1s, oofs, f1u = [], [], []
     for seed in seeds:
@@ -355,11 +379,7 @@ def cross_validate(data: Data, config: Config, seeds: Sequence[int] = SEEDS) -> 
         p = np.zeros_like(data.y)
         for k in range(FOLDS):
             train, held = fold != k, fold == k
-            basis = principal_directions(data.vectors[train], config.rank)
-            ev = with_votes(evidence_with(data, basis), config, data.y, data.groups, train)
-            x = design_matrix(ev, config.blocks)
-            weights, bias = fit_topics(x[train], data.y[train], config)
-            p[held] = probabilities(x[held], weights, bias)
+            p[held] = fold_probabilities(data, config, train, held, extra)
         pred = np.zeros_like(data.y, dtype=bool)
         for k in range(FOLDS):
             held = fold == k
