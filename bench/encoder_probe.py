@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.tagging import load_jsonl
+from bench.tagging import PRF, load_jsonl, macro_f1, score_topics
 from bench.train_topics import (
     NAMES,
     SEEDS,
@@ -40,18 +40,18 @@ from bench.train_topics import (
     Data,
     Extra,
     Result,
-    best_thresholds,
     config_of,
     cross_validate,
     decide,
-    f1_per_topic,
     fold_probabilities,
     near_duplicate_groups,
     prepare,
     principal_directions,
     training_rows,
+    training_votes,
 )
-from bot.news.topic_head import HEAD_PATH, TopicHead, neighbour_votes
+from bot.news.topic_head import HEAD_PATH, TopicHead
+from bot.news.topics import DEFAULT_TOPICS
 
 #: (principal directions of the encoder's vectors, neighbours that vote in its space)
 ENCODER_CANDIDATES: tuple[tuple[int, int], ...] = ((32, 5), (64, 5), (128, 5), (64, 10))
@@ -139,28 +139,20 @@ def encoder_columns(vectors: np.ndarray, data: Data, rank: int, k: int) -> Extra
     def columns(train: np.ndarray) -> np.ndarray:
         centred = vectors - vectors[train].mean(axis=0)
         coords = centred @ principal_directions(centred[train], rank).astype(np.float64)
-        exclude = data.groups[:, None] == data.groups[train][None, :]
-        votes = neighbour_votes(vectors, vectors[train], data.y[train], k, exclude)
+        votes = training_votes(vectors, data.y, data.groups, train, k)
         return np.hstack([coords, votes])
 
     return columns
 
 
-def held_out(data: Data, result: Result, test: np.ndarray, extra: Extra | None) -> np.ndarray:
-    """Per-topic precision, recall and F1 on the test rows, the head trained on all others.
-
-    Thresholds come from the candidate's out-of-fold probabilities, as bench/train_topics
-    sets the shipped head's."""
+def held_out(data: Data, result: Result, test: np.ndarray, extra: Extra | None) -> dict[str, PRF]:
+    """Per-topic counts on the test rows, scored as bench/tagging scores the tagger; the
+    head trained on all other rows, its thresholds set as bench/train_topics sets them."""
     p = fold_probabilities(data, result.config, ~test, test, extra)
-    stacked = np.vstack(result.oof)
-    y_train = data.y[~test]
-    thresholds = best_thresholds(stacked, np.vstack([y_train] * len(result.oof)))
-    pred = decide(p, thresholds, data.vetoes[test])
-    gold = data.y[test] > 0
-    tp = (pred & gold).sum(axis=0)
-    precision = tp / np.maximum(pred.sum(axis=0), 1)
-    recall = tp / np.maximum(gold.sum(axis=0), 1)
-    return np.vstack([precision, recall, f1_per_topic(pred, data.y[test])])
+    pred = decide(p, result.thresholds(data.y[~test]), data.vetoes[test])
+    names = [[n for n, on in zip(NAMES, row, strict=True) if on] for row in pred]
+    rows = [r for r, t in zip(data.rows, test, strict=True) if t]
+    return score_topics(names, rows, DEFAULT_TOPICS)
 
 
 def main() -> None:
@@ -214,10 +206,10 @@ def main() -> None:
         print("\nheld-out split (the shipped choice, then the encoder candidate CV prefers):")
         for rank, k, result in (results[0], best):
             extra = encoder_columns(vectors, data, rank, k) if k else None
-            prf = held_out(data, result, test, extra)
-            print(f"  {_name(rank, k)}: macro-F1 {prf[2].mean():.3f}")
-            for n, (p, r, f) in zip(NAMES, prf.T, strict=True):
-                print(f"    {n:15} P {p:.2f}  R {r:.2f}  F1 {f:.2f}")
+            per_topic = held_out(data, result, test, extra)
+            print(f"  {_name(rank, k)}: macro-F1 {macro_f1(per_topic):.3f}")
+            for n, m in per_topic.items():
+                print(f"    {n:15} P {m.precision:.2f}  R {m.recall:.2f}  F1 {m.f1:.2f}")
 
 
 def _name(rank: int, k: int) -> str:

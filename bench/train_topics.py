@@ -253,9 +253,22 @@ def with_votes(
     k = votes_wanted(config.blocks)
     if not k:
         return ev
-    ref = ev.reduced[train] if reference is None else reference
+    return replace(ev, votes=training_votes(ev.reduced, y, groups, train, k, reference))
+
+
+def training_votes(
+    vectors: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    train: np.ndarray,
+    k: int,
+    reference: np.ndarray | None = None,
+) -> np.ndarray:
+    """Every story's votes of its ``k`` nearest ``train`` stories (by ``vectors``, or by
+    ``reference``: the train stories' vectors as stored), never its own group's."""
+    ref = vectors[train] if reference is None else reference
     exclude = groups[:, None] == groups[train][None, :]
-    return replace(ev, votes=neighbour_votes(ev.reduced, ref, y[train], k, exclude))
+    return neighbour_votes(vectors, ref, y[train], k, exclude)
 
 
 # --------------------------------------------------------------------------- model
@@ -351,6 +364,10 @@ class Result:
     def macro(self) -> float:
         return float(self.f1.mean())
 
+    def thresholds(self, y: np.ndarray) -> np.ndarray:
+        """The head's thresholds: best on every seed's out-of-fold probabilities at once."""
+        return best_thresholds(np.vstack(self.oof), np.vstack([y] * len(self.oof)))
+
 
 #: extra feature columns for every row, computed from the training rows (a mask) only
 Extra = Callable[[np.ndarray], np.ndarray]
@@ -408,8 +425,7 @@ def build(data: Data, result: Result) -> TopicHead:
     ev = with_votes(ev, config, data.y, data.groups, everyone, reference)
     x = design_matrix(ev, config.blocks)
     weights, bias = fit_topics(x, data.y, config)
-    stacked = np.vstack(result.oof)
-    thresholds = best_thresholds(stacked, np.vstack([data.y] * len(result.oof)))
+    thresholds = result.thresholds(data.y)
     info = {
         "config": asdict(config),
         "rows": len(data.rows),
