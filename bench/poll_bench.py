@@ -375,10 +375,8 @@ async def timed_poll(service: NewsService, label: str, total: int) -> tuple[floa
 async def top_up(service: NewsService, target: int, seed: int) -> int:
     """Synthetic stories straight through the store's ingest path (FTS triggers fire)."""
     db = service.store.db
-    async with db.execute("SELECT count(*) FROM stories") as cur:
-        (have,) = await cur.fetchone()
-    async with db.execute("SELECT id FROM sources") as cur:
-        source_ids = [r[0] async for r in cur]
+    have = await db.fetchval("SELECT count(*) FROM stories")
+    source_ids = [r[0] for r in await db.fetch("SELECT id FROM sources")]
     missing = max(0, target - have)
     if not missing:
         return have
@@ -388,7 +386,7 @@ async def top_up(service: NewsService, target: int, seed: int) -> int:
     topics = service.topic_names
     made, batch = 0, 500
     while made < missing:
-        async with service.store.lock, service.store.transaction() as tx:
+        async with service.store.transaction() as tx:
             for _ in range(10):
                 size = min(batch, missing - made)
                 if size <= 0:
@@ -427,10 +425,10 @@ _WORD = re.compile(r"[A-Za-z][\w-]+")
 
 async def queries_from_titles(service: NewsService, count: int, seed: int) -> list[str]:
     """1-3 consecutive title words; a quarter are the commonest single words."""
-    async with service.store.db.execute(
+    rows = await service.store.db.fetch(
         "SELECT title FROM stories ORDER BY random() LIMIT ?", (count * 5,)
-    ) as cur:
-        titles = [r[0] async for r in cur]
+    )
+    titles = [r[0] for r in rows]
     rng = random.Random(f"queries-{seed}")
     freq: dict[str, int] = {}
     for t in titles:
@@ -486,7 +484,7 @@ def core_only(service: NewsService) -> None:
 
 
 async def measure(service: NewsService, fig: Figures, args: argparse.Namespace) -> None:
-    original_cluster = service._cluster
+    original_cluster = service.cluster
     if args.core_only:
         core_only(service)
 
@@ -498,7 +496,7 @@ async def measure(service: NewsService, fig: Figures, args: argparse.Namespace) 
         if not fig.first_cpu:  # poll 1 only
             fig.cluster_cpu += cpu() - before
 
-    service._cluster = timed_cluster
+    service.cluster = timed_cluster
 
     profile = PollProfile() if args.profile else contextlib.nullcontext()
     with LagMonitor(watchdog=args.watchdog) as lag, GcPauses() as pauses, profile:

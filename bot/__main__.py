@@ -282,10 +282,10 @@ async def cmd_health(config: Config) -> int:
     from bot.news.store import Store
 
     path = config.storage.path
-    if not Path(path).exists():
+    if not config.storage.url and not Path(path).exists():
         _err(f"unhealthy: no database at {path} (has the bot ever run?)")
         return EXIT_ERROR
-    store = await Store.open(path)
+    store = await Store.open(config.storage.target, password=config.storage.password)
     try:
         value = await store.outbox.get_meta("heartbeat")
     finally:

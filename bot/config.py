@@ -50,12 +50,40 @@ class Secret(str):
     """Marker type: a value masked when the effective config is printed."""
 
 
+class DatabaseUrl(str):
+    """Marker type: a database URL, printed without its password."""
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     #: SQLite database file; its folder is created on first use
     path: str = "data/briefbot.sqlite3"
+    #: a PostgreSQL URL (postgresql://user:pass@host:5432/briefbot); when set, ``path`` is
+    #: ignored and no SQLite file is written
+    url: DatabaseUrl = DatabaseUrl("")
     #: stories older than this many days are pruned (their keys stay, so they never come back)
     retention_days: int = 90
+
+    @property
+    def target(self) -> str:
+        """What the store opens: the PostgreSQL URL when one is set, else the SQLite path."""
+        return str(self.url) or self.path
+
+    @property
+    def password(self) -> str | None:
+        """The PostgreSQL password from ``$BRIEFBOT_DATABASE_PASSWORD`` (if not in the URL)."""
+        return os.environ.get("BRIEFBOT_DATABASE_PASSWORD") or None
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    #: how long a worker's claim on a source lasts; a vanished worker's sources are free again
+    #: once it runs out (the worker renews it while it works)
+    lease_seconds: int = 120
+    #: how many sources one worker claims and polls at once
+    batch: int = 32
+    #: how long an idle worker waits before looking for due sources again
+    idle_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +159,13 @@ class DiscordConfig:
     missed_digest_grace: Duration = Duration(hours=6)
     #: where the running bot writes its heartbeat, checked by `briefbot health`
     heartbeat_interval: Duration = Duration(seconds=30)
+    #: poll sources in the bot process; false leaves polling to `briefbot worker` processes
+    #: (``$BRIEFBOT_DISCORD_POLL``)
+    poll: bool = True
+    #: shards in all (0: as Discord recommends) and the ones this process runs (empty: all);
+    #: ``briefbot run --shards N --shard-ids a,b`` or ``$BRIEFBOT_SHARDS`` / ``$BRIEFBOT_SHARD_IDS``
+    shards: int = 0
+    shard_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +186,7 @@ class LoggingConfig:
 @dataclass(frozen=True)
 class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     sources: tuple[SourceConfig, ...] = ()
     taxonomy: TaxonomyConfig = field(default_factory=TaxonomyConfig)
@@ -180,6 +216,9 @@ _POSITIVE = {
     "retention_days",
     "limit",
     "max_per_poll",
+    "lease_seconds",
+    "batch",
+    "idle_seconds",
 }
 
 
@@ -218,7 +257,7 @@ def _convert(value: Any, kind: Any, path: str, problems: list[str]) -> Any:
             problems.append(f"{path}: expected a number, got {value!r}")
             return value
         return float(value)
-    if kind in (str, Secret):
+    if kind in (str, Secret, DatabaseUrl):
         if not isinstance(value, str):
             problems.append(f"{path}: expected a string, got {value!r}")
             return value
@@ -258,6 +297,15 @@ def _build(cls: type, data: dict[str, Any], path: str, problems: list[str]) -> A
 def _check_semantics(config: Config, problems: list[str]) -> None:
     from bot.news.urls import is_http_url
 
+    url = str(config.storage.url) if config.storage is not None else ""
+    if url and not re.match(r"postgres(ql)?://[^/\s]+", url):
+        problems.append(
+            "storage.url: must be a PostgreSQL URL such as"
+            " postgresql://user:password@host:5432/briefbot"
+        )
+    d = config.discord
+    if d is not None and d.shards and any(i >= d.shards for i in d.shard_ids):
+        problems.append(f"discord.shard_ids: each must be below discord.shards ({d.shards})")
     seen: set[str] = set()
     for i, source in enumerate(config.sources):
         if source is None:
@@ -356,7 +404,24 @@ def apply_environment(config: Config) -> Config:
         config = dataclasses.replace(
             config, storage=dataclasses.replace(config.storage, path=env["BRIEFBOT_DATABASE"])
         )
-    discord_changes = {}
+    if env.get("BRIEFBOT_DATABASE_URL"):
+        url = DatabaseUrl(env["BRIEFBOT_DATABASE_URL"])
+        config = dataclasses.replace(config, storage=dataclasses.replace(config.storage, url=url))
+    discord_changes: dict[str, Any] = {}
+    if env.get("BRIEFBOT_DISCORD_POLL"):
+        discord_changes["poll"] = env["BRIEFBOT_DISCORD_POLL"].strip().lower() not in (
+            "0",
+            "false",
+            "no",
+            "off",
+        )
+    if env.get("BRIEFBOT_SHARDS", "").strip().isdigit():
+        discord_changes["shards"] = int(env["BRIEFBOT_SHARDS"])
+    if env.get("BRIEFBOT_SHARD_IDS"):
+        try:
+            discord_changes["shard_ids"] = parse_shard_ids(env["BRIEFBOT_SHARD_IDS"])
+        except ValueError as exc:
+            raise ConfigError([f"BRIEFBOT_SHARD_IDS: {exc}"]) from None
     if env.get("DISCORD_API_BASE"):
         discord_changes["api_base"] = env["DISCORD_API_BASE"]
     if env.get("DISCORD_GATEWAY_URL"):
@@ -366,6 +431,17 @@ def apply_environment(config: Config) -> Config:
             config, discord=dataclasses.replace(config.discord, **discord_changes)
         )
     return config
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """'0,2' -> (0, 2); raises ValueError with a sentence for anything else."""
+    try:
+        ids = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+    except ValueError:
+        raise ValueError(f"shard ids must be numbers separated by commas, got {text!r}") from None
+    if any(i < 0 for i in ids):
+        raise ValueError(f"shard ids must be 0 or more, got {text!r}")
+    return ids
 
 
 def _mask_url(url: str) -> str:
@@ -378,6 +454,10 @@ def to_display(value: Any) -> Any:
     """The effective config as plain TOML-able data, secrets masked."""
     if isinstance(value, Secret):
         return _mask_url(value)
+    if isinstance(value, DatabaseUrl):
+        from bot.news.store.db import masked
+
+        return masked(value)
     if isinstance(value, timedelta):
         return format_duration(value)
     if dataclasses.is_dataclass(value):

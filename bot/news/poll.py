@@ -289,7 +289,7 @@ class Poller:
         """One transaction for a batch of sources: their stories, then their poll state."""
         now = self.clock()
         oks, fails, moves = [], [], []
-        async with self.store.lock, self.store.transaction() as db:
+        async with self.store.transaction() as db:
             for out in batch:
                 if not out.ok:
                     totals["failed"] += 1

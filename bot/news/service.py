@@ -36,6 +36,9 @@ from bot.news.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
+#: the lock that makes one process (of all sharing a PostgreSQL database) the clusterer
+CLUSTER_LOCK = 0x636C7573  # "clus"
+
 #: how long a thread may hold the GIL while another waits for it (see NewsService.open)
 SWITCH_INTERVAL_S = 0.001
 
@@ -92,6 +95,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         self.enricher = Enricher(tagger)
         self._forget_clusters()
         self._cluster_lock = asyncio.Lock()
+        self._cluster_leader = False
         llm = None
         if config.llm.enabled and llm_session is not None:
             # the model endpoint is the admin's own choice (often a local Ollama), so it goes
@@ -117,7 +121,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         # which a poll pays thousands of times. 1 ms keeps the loop (and a Discord gateway
         # heartbeat on it) responsive; the threads' own throughput barely changes.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        store = await Store.open(config.storage.path)
+        store = await Store.open(config.storage.target, password=config.storage.password)
         owned = None
         try:
             settings = fetch_settings(config)
@@ -199,7 +203,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             else await self.store.sources.list(scope, with_counts=False)
         )
         report = await self.poller.run(sources, progress)
-        await self._cluster(list(report.new_story_ids))
+        await self.cluster(report.new_story_ids)
         await self._prune_if_due()
         return report
 
@@ -207,54 +211,69 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         return bool(await self.store.sources.due(self.clock(), scope))
 
     def _forget_clusters(self) -> None:
-        """Start the clustering index afresh; the next poll reloads it from the store.
+        """Start the clustering index afresh; the next pass reloads it from the store.
 
         Called when stories the index may hold leave the store (a removed source, or a
-        retention shorter than the index's reach), so that it holds none that are gone.
+        retention shorter than the index's reach), and when this process becomes the one that
+        clusters, so that it holds none that are gone and misses none placed elsewhere.
         """
         self._clusters = ClusterIndex()
-        self._clustered_to = 0  # the highest story id the index has seen
+        self._index_loaded = False
 
-    async def _cluster(self, new_ids: Sequence[int]) -> None:
-        """Cluster a poll's new stories against the index of the last two windows.
+    async def cluster(self, new_ids: Sequence[int] = ()) -> None:
+        """Place stories waiting for a cluster (``clustered = 0``, from any worker) against
+        the index of the last two windows.
 
-        The index lives as long as the service: only stories it has not seen are read
-        (after a start, the whole recent past once), not the window at every poll.
+        One process clusters at a time (with PostgreSQL, the one holding the clustering lock;
+        the others only store); its index lives as long as the service, so a pass reads only
+        the waiting stories (after a start, the whole recent past once).
         """
-        if not new_ids:
-            return
         async with self._cluster_lock:
-            await self._cluster_locked(set(new_ids))
+            leader = await self.store.db.hold_lock(CLUSTER_LOCK)
+            if not leader:
+                self._cluster_leader = False
+                return
+            if not self._cluster_leader:
+                self._forget_clusters()
+                self._cluster_leader = True
+            if not new_ids and not await self.store.stories.any_waiting():
+                return
+            await self._cluster_locked()
 
-    async def _cluster_locked(self, new_set: set[int]) -> None:
+    async def _cluster_locked(self) -> None:
         since = self.clock() - HOLD
         index = self._clusters
         await asyncio.to_thread(index.forget_before, since)
-        batch, last = index.batch(), self._clustered_to
+        batch = index.batch()
         # a story is stored in a cluster of its own (its id) until it joins one; the few
         # stored otherwise are remembered, so that only real moves are written back
         stored: dict[int, int | None] = {}
+        placed: list[int] = []
         try:
-            async for chunk in self.store.stories.recent_for_clustering(since, after_id=last):
-                new = [_cluster_item(r) for r in chunk if r["id"] in new_set]
-                known = [_cluster_item(r) for r in chunk if r["id"] not in new_set]
+            async for chunk in self.store.stories.for_clustering(
+                since, waiting_only=self._index_loaded
+            ):
+                new = [_cluster_item(r) for r in chunk if not r["clustered"]]
+                known = [_cluster_item(r) for r in chunk if r["clustered"]]
                 stored.update((i.id, i.cluster_id) for i in new if i.cluster_id != i.id)
-                last = max(last, max(r["id"] for r in chunk))
+                placed.extend(i.id for i in new)
                 await asyncio.to_thread(_add_to_batch, batch, new, known)
             mapping = await asyncio.to_thread(batch.finish) if len(batch) else {}
         except BaseException:
             self._forget_clusters()  # a batch half taken in leaves the index's counts off
             raise
-        self._clustered_to = last
+        self._index_loaded = True
+        new_set = set(placed)
         # new stories that joined a cluster, and earlier ones that found one by being joined
         changes = [
             (story, cluster)
             for story, cluster in mapping.items()
             if story not in new_set or cluster != stored.get(story, story)
         ]
-        if changes:
-            async with self.store.lock, self.store.transaction() as db:
+        async with self.store.transaction() as db:
+            if changes:
                 await self.store.stories.set_clusters(db, changes)
+            await self.store.stories.mark_clustered(db, placed, older_than=since)
 
     # ------------------------------------------------------------------ reading
 
@@ -374,7 +393,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             items = [tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in rows]
             tags = await asyncio.to_thread(self.enricher.retag, items)
             updates = [(r["id"], t) for r, t in zip(rows, tags, strict=True)]
-            async with self.store.lock, self.store.transaction() as db:
+            async with self.store.transaction() as db:
                 changed += await self.store.stories.set_topics(db, updates)
             done, last = done + len(rows), rows[-1]["id"]
             if progress:

@@ -7,7 +7,7 @@ fetcher, poller, enricher and clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -59,7 +59,7 @@ class SourcesMixin:
 
     if TYPE_CHECKING:
 
-        async def _cluster(self, new_ids: list[int]) -> None: ...
+        async def cluster(self, new_ids: Sequence[int] = ()) -> None: ...
 
         def _forget_clusters(self) -> None: ...
 
@@ -89,7 +89,7 @@ class SourcesMixin:
             outcome = await self.poller.poll_source(source, result=result)
             totals = new_totals()
             await self.poller.write([outcome], totals)
-            await self._cluster(totals["new"])
+            await self.cluster(totals["new"])
             report = PollReport(ok=1, new_stories=len(totals["new"]))
             source = await self.store.sources.get(source.id) or source
         return AddedSource(source, note, report)

@@ -45,9 +45,17 @@ def clock() -> Clock:
     return Clock(BASE + timedelta(hours=1))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path) -> dict:
+    """The ``[storage]`` section of one engine: every test that takes it runs on both."""
+    if request.param == "sqlite":
+        return {"path": str(tmp_path / "briefbot.sqlite3")}
+    return {"url": request.getfixturevalue("pg_url")}
+
+
 @pytest.fixture
-async def service(tmp_path, clock) -> AsyncIterator[NewsService]:
-    svc = await NewsService.open(make_config(tmp_path), clock=clock)
+async def service(tmp_path, clock, storage) -> AsyncIterator[NewsService]:
+    svc = await NewsService.open(make_config(tmp_path, storage=storage), clock=clock)
     try:
         yield svc
     finally:

@@ -8,7 +8,8 @@ import pytest
 
 from bot.news.errors import StoreError
 from bot.news.store import Store
-from bot.news.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.news.store.dialect import SQLITE
+from bot.news.store.migrations import MIGRATIONS, SCHEMA_VERSION, script
 
 
 async def test_new_database_is_migrated_and_reopens(tmp_path) -> None:
@@ -19,10 +20,8 @@ async def test_new_database_is_migrated_and_reopens(tmp_path) -> None:
     store = await Store.open(path)
     try:
         assert await store.outbox.get_meta("probe") == "kept"
-        async with store.db.execute("PRAGMA user_version") as cur:
-            assert (await cur.fetchone())[0] == SCHEMA_VERSION
-        async with store.db.execute("PRAGMA journal_mode") as cur:
-            assert (await cur.fetchone())[0] == "wal"
+        assert await store.db.fetchval("PRAGMA user_version") == SCHEMA_VERSION
+        assert await store.db.fetchval("PRAGMA journal_mode") == "wal"
     finally:
         await store.close()
 
@@ -30,7 +29,7 @@ async def test_new_database_is_migrated_and_reopens(tmp_path) -> None:
 async def test_older_schema_is_upgraded_in_place_keeping_its_data(tmp_path) -> None:
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)
-    conn.executescript(MIGRATIONS[0])
+    conn.executescript(script(MIGRATIONS[0], SQLITE))
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
         "INSERT INTO sources (url, name, interval_s, created)"

@@ -1,19 +1,19 @@
-"""The SQLite store: all SQL lives in this package.
+"""The store: all SQL lives in this package, for SQLite and PostgreSQL alike.
 
-One aiosqlite connection is the one writer; writes take ``Store.lock`` and group their
-statements in transactions. Readers share the connection (aiosqlite serialises them).
+``Store.open`` takes a SQLite path or a ``postgresql://`` URL; the tables below it (sources,
+stories, outbox) run the same SQL on either engine (see ``engine`` and ``dialect``). Writes
+that belong together go in ``async with store.transaction() as db:``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
-
 from bot.news.errors import StoreError
-from bot.news.store.db import open_database, transaction
+from bot.news.store.db import open_database
+from bot.news.store.engine import Conn, Database, PgDatabase, SqliteDatabase
 from bot.news.store.outbox import Delivery, DeliveryPart, Outbox, Subscription
 from bot.news.store.sources import GLOBAL, SourceTable
 from bot.news.store.stories import Candidate, IngestOutcome, StoryTable
@@ -21,6 +21,7 @@ from bot.news.store.stories import Candidate, IngestOutcome, StoryTable
 __all__ = [
     "GLOBAL",
     "Candidate",
+    "Conn",
     "Delivery",
     "DeliveryPart",
     "IngestOutcome",
@@ -30,34 +31,54 @@ __all__ = [
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.path = path
-        self.lock = asyncio.Lock()
-        self.sources = SourceTable(db, self.lock)
+        self.sources = SourceTable(db)
         self.stories = StoryTable(db)
-        self.outbox = Outbox(db, self.lock)
+        self.outbox = Outbox(db)
+
+    @property
+    def path(self) -> str:
+        """Where the data lives: the SQLite file, or the PostgreSQL URL without its password."""
+        return self.db.where
+
+    @property
+    def engine(self) -> str:
+        return self.db.dialect.name
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        return cls(await open_database(path), str(path))
+    async def open(
+        cls, target: str | Path, *, password: str | None = None, pool_size: int = 10
+    ) -> Store:
+        """A SQLite file path, or a ``postgresql://`` URL (``password`` if not in the URL)."""
+        return cls(await open_database(target, password=password, pool_size=pool_size))
 
     async def close(self) -> None:
         await self.db.close()
 
     def transaction(self):
-        """``async with store.lock, store.transaction() as db:`` for a batch of writes."""
-        return transaction(self.db)
+        """``async with store.transaction() as db:`` for a batch of writes."""
+        return self.db.transaction()
 
     async def backup(self, target: str | Path) -> None:
-        """A consistent online copy (SQLite's backup API), safe while the bot runs."""
+        """A consistent online copy (SQLite's backup API), safe while the bot runs.
+
+        On PostgreSQL the server's own tool makes the copy: ``pg_dump`` when it is installed.
+        """
+        if isinstance(self.db, PgDatabase):
+            raise StoreError(
+                "the database is PostgreSQL: back it up with pg_dump, e.g."
+                f" pg_dump --format=custom --file={target} '{self.db.where}'"
+                + ("" if shutil.which("pg_dump") else " (pg_dump is not installed here)")
+            )
+        assert isinstance(self.db, SqliteDatabase)
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
 
         # the copy is written from aiosqlite's thread, so the target may not be tied to ours
         dest = sqlite3.connect(str(target), check_same_thread=False)
         try:
-            await self.db.backup(dest)
+            await self.db.raw.backup(dest)
         except sqlite3.Error as exc:
             raise StoreError(f"backup to {target} failed: {exc}") from None
         finally:

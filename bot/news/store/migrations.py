@@ -1,14 +1,24 @@
-"""Numbered schema migrations, applied in order when the store opens.
+"""Numbered schema migrations, one list for both engines, applied in order when the store opens.
 
-``PRAGMA user_version`` records the last one applied. Never edit a released migration:
-append a new one. Times are stored as integer Unix seconds (UTC).
+A migration is SQL shared by both engines (translated by :meth:`Dialect.ddl`: 64-bit integers
+and identity ids on PostgreSQL), or a tuple of such parts and ``{"sqlite": ..., "postgresql":
+...}`` dicts for what only one engine says (the search index). SQLite records the last one
+applied in ``PRAGMA user_version``, PostgreSQL in the ``briefbot_schema`` table. Never edit a
+released migration: append a new one. Times are stored as integer Unix seconds (UTC).
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[str, ...] = (
+from collections.abc import Iterator
+
+from bot.news.store.dialect import Dialect
+
+Migration = str | tuple[str | dict[str, str], ...]
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: sources, stories with identity keys and tombstones, full-text index
-    """
+    (
+        """
     CREATE TABLE sources (
         id INTEGER PRIMARY KEY,
         url TEXT NOT NULL UNIQUE,
@@ -84,6 +94,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX story_topics_story ON story_topics(story_id);
 
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+        {
+            "sqlite": """
     CREATE VIRTUAL TABLE stories_fts USING fts5(
         title, text, content='stories', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2'
@@ -100,12 +117,16 @@ MIGRATIONS: tuple[str, ...] = (
         VALUES ('delete', old.id, old.title, old.text);
         INSERT INTO stories_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
     END;
-
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) WITHOUT ROWID;
-    """,
+            """,
+            "postgresql": """
+    ALTER TABLE stories ADD COLUMN search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', left(title, 2000)), 'A')
+        || setweight(to_tsvector('english', left(text, 200000)), 'B')
+    ) STORED;
+    CREATE INDEX stories_search ON stories USING gin (search);
+            """,
+        },
+    ),
     # 2: subscriptions, what each channel was sent, and the delivery outbox
     """
     CREATE TABLE subscriptions (
@@ -181,6 +202,46 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT cluster_id, source_id, min(published) FROM stories
         WHERE cluster_id IS NOT NULL GROUP BY cluster_id, source_id;
     """,
+    # 6: scale-out. Leases on sources and deliveries (a worker or bot process claims rows for
+    # a while; a vanished one's claims run out); one row per story URL, so that two workers
+    # storing the same link at once end with one story (the database decides who won); stories
+    # wait with clustered = 0 until the one clustering process has placed them; a scheduled
+    # digest has a run key, so two processes scheduling it enqueue it once
+    """
+    ALTER TABLE sources ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sources ADD COLUMN lease_until INTEGER;
+    CREATE INDEX sources_due ON sources(next_poll);
+
+    CREATE TABLE story_urls (
+        url TEXT PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE
+    );
+    CREATE INDEX story_urls_story ON story_urls(story_id);
+    INSERT INTO story_urls (url, story_id)
+        SELECT url, min(id) FROM stories WHERE url IS NOT NULL GROUP BY url;
+
+    ALTER TABLE stories ADD COLUMN clustered INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX stories_unclustered ON stories(id) WHERE clustered = 0;
+
+    ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
+    ALTER TABLE deliveries ADD COLUMN run_key TEXT;
+    CREATE UNIQUE INDEX deliveries_run ON deliveries(run_key) WHERE run_key IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def script(migration: Migration, dialect: Dialect) -> str:
+    """The SQL of one migration for one engine."""
+    parts = (migration,) if isinstance(migration, str) else migration
+    return "\n".join(_parts(parts, dialect))
+
+
+def _parts(parts, dialect: Dialect) -> Iterator[str]:
+    for part in parts:
+        if isinstance(part, dict):
+            yield part[dialect.name]
+        else:
+            yield dialect.ddl(part)

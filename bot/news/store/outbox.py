@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.news.errors import NewsError
-from bot.news.store.db import from_ts, to_ts, transaction
+from bot.news.store.db import from_ts, to_ts
+from bot.news.store.engine import Conn, Database, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ class Delivery:
     parts: tuple[DeliveryPart, ...]
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         scope=row["scope"],
@@ -71,9 +70,8 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
 
 
 class Outbox:
-    def __init__(self, db: aiosqlite.Connection, lock) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._lock = lock
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -90,23 +88,19 @@ class Outbox:
         from_config: bool = False,
     ) -> Subscription:
         """Create, or replace the settings of, the scope's subscription for that channel."""
-        async with self._lock, transaction(self._db) as db:
+        async with self._db.transaction() as db:
             if channel_id is not None:
-                cur = await db.execute(
+                sub_id = await db.fetchval(
                     "UPDATE subscriptions SET topics = ?, schedule = ?, timezone = ?,"
-                    " paused_reason = NULL WHERE scope = ? AND channel_id = ?",
+                    " paused_reason = NULL WHERE scope = ? AND channel_id = ? RETURNING id",
                     (json.dumps(list(topics)), schedule, timezone, scope, channel_id),
                 )
-                if cur.rowcount:
-                    async with db.execute(
-                        "SELECT id FROM subscriptions WHERE scope = ? AND channel_id = ?",
-                        (scope, channel_id),
-                    ) as c:
-                        (sub_id,) = await c.fetchone()
+                if sub_id is not None:
                     return await self._get(db, sub_id)
-            cur = await db.execute(
+            sub_id = await db.fetchval(
                 "INSERT INTO subscriptions (scope, channel_id, webhook_url, topics, schedule,"
-                " timezone, created, last_run, from_config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " timezone, created, last_run, from_config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     scope,
                     channel_id,
@@ -119,11 +113,10 @@ class Outbox:
                     int(from_config),
                 ),
             )
-            return await self._get(db, cur.lastrowid)
+            return await self._get(db, sub_id)
 
-    async def _get(self, db: aiosqlite.Connection, sub_id: int) -> Subscription:
-        async with db.execute("SELECT * FROM subscriptions WHERE id = ?", (sub_id,)) as cur:
-            row = await cur.fetchone()
+    async def _get(self, db: Conn, sub_id: int) -> Subscription:
+        row = await db.fetchone("SELECT * FROM subscriptions WHERE id = ?", (sub_id,))
         if row is None:
             raise NewsError("no such subscription")
         return _subscription(row)
@@ -138,28 +131,24 @@ class Outbox:
         sql, args = "SELECT * FROM subscriptions", ()
         if scope is not None:
             sql, args = sql + " WHERE scope = ?", (scope,)
-        async with self._db.execute(sql + " ORDER BY id", args) as cur:
-            return [_subscription(r) async for r in cur]
+        return [_subscription(r) for r in await self._db.fetch(sql + " ORDER BY id", args)]
 
     async def unsubscribe(self, scope: str, sub_id: int) -> bool:
-        async with self._lock:
-            cur = await self._db.execute(
-                "DELETE FROM subscriptions WHERE id = ? AND scope = ? AND from_config = 0",
-                (sub_id, scope),
-            )
-            return cur.rowcount > 0
+        removed = await self._db.execute(
+            "DELETE FROM subscriptions WHERE id = ? AND scope = ? AND from_config = 0",
+            (sub_id, scope),
+        )
+        return removed > 0
 
     async def pause(self, sub_id: int, reason: str | None) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "UPDATE subscriptions SET paused_reason = ? WHERE id = ?", (reason, sub_id)
-            )
+        await self._db.execute(
+            "UPDATE subscriptions SET paused_reason = ? WHERE id = ?", (reason, sub_id)
+        )
 
     async def mark_run(self, sub_id: int, when: datetime) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "UPDATE subscriptions SET last_run = ? WHERE id = ?", (to_ts(when), sub_id)
-            )
+        await self._db.execute(
+            "UPDATE subscriptions SET last_run = ? WHERE id = ?", (to_ts(when), sub_id)
+        )
 
     async def sync_config(self, wanted: Sequence[dict], now: datetime) -> None:
         """Make the config's webhook subscriptions exist exactly once each."""
@@ -169,8 +158,7 @@ class Outbox:
         }
         for sub in current:
             if (sub.webhook_url, sub.schedule, sub.timezone, sub.topics) not in keys:
-                async with self._lock:
-                    await self._db.execute("DELETE FROM subscriptions WHERE id = ?", (sub.id,))
+                await self._db.execute("DELETE FROM subscriptions WHERE id = ?", (sub.id,))
         have = {(s.webhook_url, s.schedule, s.timezone, s.topics) for s in current}
         for w in wanted:
             key = (w["webhook_url"], w["schedule"], w["timezone"], tuple(w["topics"]))
@@ -189,15 +177,21 @@ class Outbox:
         cluster_ids: Sequence[int],
         payloads: Sequence[dict],
         now: datetime,
-    ) -> Delivery:
-        """Record a delivery before anything is sent; each message part gets its own nonce."""
-        async with self._lock, transaction(self._db) as db:
-            cur = await db.execute(
-                "INSERT INTO deliveries (subscription_id, target, cluster_ids, created)"
-                " VALUES (?, ?, ?, ?)",
-                (subscription_id, target, json.dumps(list(cluster_ids)), to_ts(now)),
+        run_key: str | None = None,
+    ) -> Delivery | None:
+        """Record a delivery before anything is sent; each message part gets its own nonce.
+
+        ``run_key`` names one scheduled run (subscription and due time): a second process
+        enqueueing the same run gets None and sends nothing.
+        """
+        async with self._db.transaction() as db:
+            delivery_id = await db.fetchval(
+                "INSERT INTO deliveries (subscription_id, target, cluster_ids, created, run_key)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (subscription_id, target, json.dumps(list(cluster_ids)), to_ts(now), run_key),
             )
-            delivery_id = cur.lastrowid
+            if delivery_id is None:
+                return None
             await db.executemany(
                 "INSERT INTO delivery_parts (delivery_id, seq, payload, nonce) VALUES (?, ?, ?, ?)",
                 [
@@ -215,21 +209,18 @@ class Outbox:
         return delivery
 
     async def delivery(self, delivery_id: int) -> Delivery | None:
-        async with self._db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         if row is None:
             return None
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT seq, payload, nonce, message_id FROM delivery_parts WHERE delivery_id = ?"
             " ORDER BY seq",
             (delivery_id,),
-        ) as cur:
-            parts = tuple(
-                [
-                    DeliveryPart(r["seq"], json.loads(r["payload"]), r["nonce"], r["message_id"])
-                    async for r in cur
-                ]
-            )
+        )
+        parts = tuple(
+            DeliveryPart(r["seq"], json.loads(r["payload"]), r["nonce"], r["message_id"])
+            for r in rows
+        )
         return Delivery(
             id=row["id"],
             subscription_id=row["subscription_id"],
@@ -242,62 +233,84 @@ class Outbox:
         )
 
     async def pending(self) -> list[Delivery]:
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT id FROM deliveries WHERE status = 'pending' ORDER BY id"
-        ) as cur:
-            ids = [r[0] async for r in cur]
+        )
+        return [d for d in [await self.delivery(r[0]) for r in rows] if d is not None]
+
+    async def claim(
+        self, owner: str, now: datetime, *, lease: timedelta, limit: int = 20
+    ) -> list[Delivery]:
+        """Lease pending deliveries to one bot process, oldest first.
+
+        Deliveries another live process holds are passed by; a vanished process's lease runs
+        out and its deliveries are taken over (the nonces keep a half-sent one from doubling).
+        """
+        stamp = to_ts(now)
+        async with self._db.transaction() as db:
+            rows = await db.fetch(
+                "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                " SELECT id FROM deliveries WHERE status = 'pending'"
+                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
+                f" ORDER BY id LIMIT ?{db.dialect.skip_locked}) RETURNING id",
+                (owner, stamp + int(lease.total_seconds()), stamp, owner, limit),
+            )
+        ids = sorted(r[0] for r in rows)
         return [d for d in [await self.delivery(i) for i in ids] if d is not None]
 
+    async def release(self, owner: str, delivery_id: int) -> None:
+        await self._db.execute(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
+            " WHERE id = ? AND lease_owner = ?",
+            (delivery_id, owner),
+        )
+
     async def part_sent(self, delivery_id: int, seq: int, message_id: str) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "UPDATE delivery_parts SET message_id = ? WHERE delivery_id = ? AND seq = ?",
-                (message_id, delivery_id, seq),
-            )
+        await self._db.execute(
+            "UPDATE delivery_parts SET message_id = ? WHERE delivery_id = ? AND seq = ?",
+            (message_id, delivery_id, seq),
+        )
 
     async def delivered(self, delivery: Delivery, now: datetime) -> None:
         """All parts sent: the delivery is done and its stories count as posted to the target."""
-        async with self._lock, transaction(self._db) as db:
+        async with self._db.transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET status = 'sent', sent_at = ? WHERE id = ?",
+                "UPDATE deliveries SET status = 'sent', sent_at = ?, lease_owner = NULL,"
+                " lease_until = NULL WHERE id = ?",
                 (to_ts(now), delivery.id),
             )
             await db.executemany(
-                "INSERT OR IGNORE INTO posted (target, cluster_id, posted_at) VALUES (?, ?, ?)",
+                "INSERT INTO posted (target, cluster_id, posted_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [(delivery.target, c, to_ts(now)) for c in delivery.cluster_ids],
             )
 
     async def attempt_failed(self, delivery_id: int, error: str, *, give_up: bool) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
-                " status = CASE WHEN ? THEN 'failed' ELSE status END WHERE id = ?",
-                (error, int(give_up), delivery_id),
-            )
+        await self._db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
+            " status = CASE WHEN ? = 1 THEN 'failed' ELSE status END WHERE id = ?",
+            (error, int(give_up), delivery_id),
+        )
 
     # ------------------------------------------------------------------ meta and housekeeping
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     async def get_meta(self, key: str) -> str | None:
-        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        return await self._db.fetchval("SELECT value FROM meta WHERE key = ?", (key,))
 
     async def prune(self, now: datetime, retention: timedelta) -> int:
         """Delete stories past retention. Their keys stay (tombstones), so they never return."""
         cutoff = to_ts(now - retention)
-        async with self._lock, transaction(self._db) as db:
-            cur = await db.execute(
+        async with self._db.transaction() as db:
+            removed = await db.execute(
                 "DELETE FROM stories WHERE published < ? AND first_seen < ?", (cutoff, cutoff)
             )
-            removed = cur.rowcount
             await db.execute("DELETE FROM posted WHERE posted_at < ?", (cutoff,))
             await db.execute(
                 "DELETE FROM cluster_outlets WHERE first < ? AND cluster_id NOT IN"
@@ -310,13 +323,11 @@ class Outbox:
         return removed
 
     async def llm_cached(self, key: str) -> str | None:
-        async with self._db.execute("SELECT result FROM llm_cache WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        return await self._db.fetchval("SELECT result FROM llm_cache WHERE key = ?", (key,))
 
     async def llm_store(self, key: str, result: str, now: datetime) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "INSERT OR REPLACE INTO llm_cache (key, result, created) VALUES (?, ?, ?)",
-                (key, result, to_ts(now)),
-            )
+        await self._db.execute(
+            "INSERT INTO llm_cache (key, result, created) VALUES (?, ?, ?) ON CONFLICT (key)"
+            " DO UPDATE SET result = excluded.result, created = excluded.created",
+            (key, result, to_ts(now)),
+        )

@@ -5,23 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.news.errors import DuplicateSourceError, SourceNotFoundError
 from bot.news.models import Source
-from bot.news.store.db import from_ts, to_ts, transaction
+from bot.news.store.db import from_ts, to_ts
+from bot.news.store.engine import Conn, Database, Row
 
 GLOBAL = "global"
 
-_COLUMNS = (
-    "s.id, s.url, s.name, s.interval_s, s.backfill, s.full_text, s.etag, s.last_modified, "
-    "s.last_polled, s.last_success, s.last_error, s.consecutive_failures, s.next_poll, "
-    "s.key_mode, s.created, "
-    "(SELECT group_concat(scope, ' ') FROM source_scopes WHERE source_id = s.id) AS scopes"
-)
+
+def _columns(db: Conn) -> str:
+    scopes = db.dialect.group_concat("scope", " ")
+    return (
+        "s.id, s.url, s.name, s.interval_s, s.backfill, s.full_text, s.etag, s.last_modified, "
+        "s.last_polled, s.last_success, s.last_error, s.consecutive_failures, s.next_poll, "
+        "s.key_mode, s.created, "
+        f"(SELECT {scopes} FROM source_scopes WHERE source_id = s.id) AS scopes"
+    )
 
 
-def _source(row: aiosqlite.Row, count: int = 0) -> Source:
+def _source(row: Row, count: int = 0) -> Source:
     return Source(
         id=row["id"],
         url=row["url"],
@@ -51,24 +53,22 @@ def visible_scopes(scope: str | None) -> tuple[str, ...] | None:
 
 
 class SourceTable:
-    def __init__(self, db: aiosqlite.Connection, lock) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._lock = lock
+        self._columns = _columns(db)
 
     async def get(self, source_id: int) -> Source | None:
-        async with self._db.execute(
-            f"SELECT {_COLUMNS}, (SELECT count(*) FROM stories WHERE source_id = s.id) AS n"
+        row = await self._db.fetchone(
+            f"SELECT {self._columns}, (SELECT count(*) FROM stories WHERE source_id = s.id) AS n"
             " FROM sources s WHERE s.id = ?",
             (source_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return _source(row, row["n"]) if row else None
 
     async def by_url(self, url: str) -> Source | None:
-        async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM sources s WHERE s.url = ?", (url,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(
+            f"SELECT {self._columns} FROM sources s WHERE s.url = ?", (url,)
+        )
         return _source(row) if row else None
 
     async def list(self, scope: str | None = None, *, with_counts: bool = True) -> list[Source]:
@@ -80,14 +80,14 @@ class SourceTable:
             args = scopes
         counts: dict[int, int] = {}
         if with_counts:
-            async with self._db.execute(
+            rows = await self._db.fetch(
                 "SELECT source_id, count(*) FROM stories GROUP BY source_id"
-            ) as cur:
-                counts = {r[0]: r[1] async for r in cur}
-        async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM sources s {where} ORDER BY lower(s.name), s.id", args
-        ) as cur:
-            return [_source(r, counts.get(r["id"], 0)) async for r in cur]
+            )
+            counts = {r[0]: r[1] for r in rows}
+        rows = await self._db.fetch(
+            f"SELECT {self._columns} FROM sources s {where} ORDER BY lower(s.name), s.id", args
+        )
+        return [_source(r, counts.get(r["id"], 0)) for r in rows]
 
     async def find(self, ref: str, scope: str | None) -> Source:
         """A source by id, URL or name, among those the scope can see."""
@@ -112,33 +112,29 @@ class SourceTable:
         from_config: bool = False,
     ) -> tuple[Source, bool]:
         """Add the URL for the scope. Returns (source, created); the feed row is shared by URL."""
-        async with self._lock, transaction(self._db) as db:
-            async with db.execute("SELECT id FROM sources WHERE url = ?", (url,)) as cur:
-                row = await cur.fetchone()
-            created = row is None
-            if created:
-                cur = await db.execute(
-                    "INSERT INTO sources"
-                    " (url, name, interval_s, backfill, full_text, created, next_poll)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        url,
-                        name,
-                        int(interval.total_seconds()),
-                        backfill,
-                        int(full_text),
-                        to_ts(now),
-                        to_ts(now),
-                    ),
-                )
-                source_id = cur.lastrowid
-            else:
-                source_id = row[0]
-                async with db.execute(
+        async with self._db.transaction() as db:
+            # ON CONFLICT: two processes adding the same URL at once end with one row
+            source_id = await db.fetchval(
+                "INSERT INTO sources"
+                " (url, name, interval_s, backfill, full_text, created, next_poll)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id",
+                (
+                    url,
+                    name,
+                    int(interval.total_seconds()),
+                    backfill,
+                    int(full_text),
+                    to_ts(now),
+                    to_ts(now),
+                ),
+            )
+            created = source_id is not None
+            if not created:
+                source_id = await db.fetchval("SELECT id FROM sources WHERE url = ?", (url,))
+                owned = await db.fetchone(
                     "SELECT from_config FROM source_scopes WHERE source_id = ? AND scope = ?",
                     (source_id, scope),
-                ) as cur:
-                    owned = await cur.fetchone()
+                )
                 if owned is not None and not from_config:
                     raise DuplicateSourceError(f"{url} is already a source here")
                 if from_config:
@@ -150,7 +146,8 @@ class SourceTable:
             await db.execute(
                 "INSERT INTO source_scopes (source_id, scope, from_config, added)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (source_id, scope)"
-                " DO UPDATE SET from_config = max(from_config, excluded.from_config)",
+                " DO UPDATE SET from_config = "
+                + db.dialect.greatest("source_scopes.from_config", "excluded.from_config"),
                 (source_id, scope, int(from_config), to_ts(now)),
             )
         source = await self.get(source_id)
@@ -162,16 +159,15 @@ class SourceTable:
 
         Returns True when the source itself was deleted.
         """
-        async with self._lock, transaction(self._db) as db:
-            cur = await db.execute(
+        async with self._db.transaction() as db:
+            removed = await db.execute(
                 "DELETE FROM source_scopes WHERE source_id = ? AND scope = ?", (source_id, scope)
             )
-            if cur.rowcount == 0:
+            if removed == 0:
                 raise SourceNotFoundError("that source is not one of this scope's own sources")
-            async with db.execute(
+            left = await db.fetchval(
                 "SELECT count(*) FROM source_scopes WHERE source_id = ?", (source_id,)
-            ) as cur:
-                (left,) = await cur.fetchone()
+            )
             if left == 0:
                 await db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
                 # its stories go by cascade; the clusters they were in lose this outlet
@@ -181,23 +177,81 @@ class SourceTable:
 
     async def unsync_config(self, keep_urls: Sequence[str]) -> int:
         """Remove config ownership from sources no longer in the config; returns how many."""
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT s.id, s.url FROM sources s JOIN source_scopes c ON c.source_id = s.id"
             " WHERE c.scope = ? AND c.from_config = 1",
             (GLOBAL,),
-        ) as cur:
-            stale = [r["id"] async for r in cur if r["url"] not in set(keep_urls)]
+        )
+        keep = set(keep_urls)
+        stale = [r["id"] for r in rows if r["url"] not in keep]
         for source_id in stale:
             await self.remove(source_id, GLOBAL)
         return len(stale)
 
     async def due(self, now: datetime, scope: str | None = None) -> list[Source]:
+        """Sources whose next poll has come, except those a worker holds a lease on."""
+        stamp = to_ts(now)
+        held = {
+            r[0]
+            for r in await self._db.fetch(
+                "SELECT id FROM sources WHERE lease_until IS NOT NULL AND lease_until >= ?",
+                (stamp,),
+            )
+        }
         sources = await self.list(scope, with_counts=False)
-        return [s for s in sources if s.next_poll is None or s.next_poll <= now]
+        return [
+            s for s in sources if (s.next_poll is None or s.next_poll <= now) and s.id not in held
+        ]
+
+    async def claim(
+        self, owner: str, now: datetime, *, limit: int, lease: timedelta
+    ) -> list[Source]:
+        """Lease up to ``limit`` due sources to ``owner`` (a worker), most overdue first.
+
+        One short transaction: rows another worker is claiming at the same moment are skipped
+        (``FOR UPDATE SKIP LOCKED``), and a lease that ran out (its worker vanished) is free.
+        """
+        stamp = to_ts(now)
+        async with self._db.transaction() as db:
+            rows = await db.fetch(
+                "UPDATE sources SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                " SELECT id FROM sources WHERE coalesce(next_poll, 0) <= ?"
+                " AND (lease_until IS NULL OR lease_until < ?)"
+                f" ORDER BY coalesce(next_poll, 0), id LIMIT ?{db.dialect.skip_locked}"
+                ") RETURNING id",
+                (owner, stamp + int(lease.total_seconds()), stamp, stamp, limit),
+            )
+        ids = {r[0] for r in rows}
+        if not ids:
+            return []
+        return [s for s in await self.list(None, with_counts=False) if s.id in ids]
+
+    async def renew(self, owner: str, ids: Sequence[int], until: datetime) -> int:
+        """Extend the owner's leases while it works; returns how many it still holds."""
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        return await self._db.execute(
+            f"UPDATE sources SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
+            (to_ts(until), owner, *ids),
+        )
+
+    async def release(self, owner: str, ids: Sequence[int] | None = None) -> int:
+        """Give back the owner's leases (all, or those ids) without polling them."""
+        sql, args = (
+            "UPDATE sources SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+            [owner],
+        )
+        if ids is not None:
+            if not ids:
+                return 0
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            args.extend(ids)
+        return await self._db.execute(sql, args)
 
     async def record_results(
         self,
-        db: aiosqlite.Connection,
+        db: Conn,
         now: datetime,
         *,
         oks: Sequence[tuple[int, datetime, str | None, str | None, str | None]] = (),
@@ -208,30 +262,34 @@ class SourceTable:
 
         ``oks``: (source id, next poll, etag, last-modified, new key mode or None);
         ``fails``: (source id, error sentence, next poll); ``moves``: (source id, new URL)
-        after a permanent redirect.
+        after a permanent redirect. A polled source's lease ends here.
         """
         stamp = to_ts(now)
         if oks:
             await db.executemany(
                 "UPDATE sources SET last_polled = ?, last_success = ?, last_error = NULL,"
                 " consecutive_failures = 0, next_poll = ?, etag = ?, last_modified = ?,"
-                " key_mode = coalesce(?, key_mode) WHERE id = ?",
+                " key_mode = coalesce(?, key_mode), lease_owner = NULL, lease_until = NULL"
+                " WHERE id = ?",
                 [(stamp, stamp, to_ts(n), e, m, k, i) for i, n, e, m, k in oks],
             )
         if fails:
             await db.executemany(
                 "UPDATE sources SET last_polled = ?, last_error = ?,"
-                " consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE id = ?",
+                " consecutive_failures = consecutive_failures + 1, next_poll = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 [(stamp, error, to_ts(n), i) for i, error, n in fails],
             )
         if moves:
             # a permanent redirect moves the feed; keep the old URL if the new one is taken
             await db.executemany(
-                "UPDATE OR IGNORE sources SET url = ? WHERE id = ?", [(u, i) for i, u in moves]
+                "UPDATE sources SET url = ? WHERE id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM sources o WHERE o.url = ?)",
+                [(u, i, u) for i, u in moves],
             )
 
     async def scope_owners(self, source_id: int) -> list[str]:
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT scope FROM source_scopes WHERE source_id = ?", (source_id,)
-        ) as cur:
-            return [r[0] async for r in cur]
+        )
+        return [r[0] for r in rows]

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from bot.news.errors import QueryError
 from bot.news.models import Condensed, ParsedEntry, Story
 from bot.news.store.db import from_ts, to_ts
+from bot.news.store.dialect import SQLITE, Dialect
+from bot.news.store.engine import Conn, Database, Row
 from bot.news.store.sources import visible_scopes
 
 _STORY_COLUMNS = (
@@ -40,7 +40,7 @@ class IngestOutcome:
     updated_ids: list[int] = field(default_factory=list)
 
 
-def _story(row: aiosqlite.Row, *, text: str = "", snippet: str = "", **extra) -> Story:
+def _story(row: Row, *, text: str = "", snippet: str = "", **extra) -> Story:
     return Story(
         id=row["id"],
         source_id=row["source_id"],
@@ -93,103 +93,116 @@ MIN_TWIN_BODY = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str, *, prefix: bool = True) -> str:
-    """User text -> a safe FTS5 query: every word quoted (AND), the last one as a prefix
+def fts_query(text: str, *, prefix: bool = True, dialect: Dialect = SQLITE) -> str:
+    """User text -> a safe match expression: every word required, the last one as a prefix
     (when ``prefix`` and it has three letters or more).
 
-    Nothing the user types reaches FTS5's syntax (no NEAR, column filters, stray quotes or
-    operators); a query with no words at all is refused with a sentence.
+    Nothing the user types reaches the engine's query syntax (no NEAR, column filters, stray
+    quotes or operators); a query with no words at all is refused with a sentence.
     """
     words = _WORD.findall(text.lower())[:12]
     if not words:
         raise QueryError("type one or more words to search for (letters or digits)")
-    quoted = [f'"{w}"' for w in words]
-    if prefix and len(words[-1]) >= 3:
-        quoted[-1] += "*"
-    return " ".join(quoted)
+    return dialect.search_query(words, prefix=prefix and len(words[-1]) >= 3)
 
 
 class StoryTable:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # ------------------------------------------------------------------ identity
 
     async def known(
-        self, source_id: int, keys: Sequence[str], *, db: aiosqlite.Connection | None = None
+        self, source_id: int, keys: Sequence[str], *, db: Conn | None = None
     ) -> dict[str, tuple[int | None, str]]:
         """key -> (story id, or None for a tombstone; content hash) for keys seen before."""
         out: dict[str, tuple[int | None, str]] = {}
         for chunk in _chunks(keys, 500):
             marks = ",".join("?" * len(chunk))
-            async with (db or self._db).execute(
+            rows = await (db or self._db).fetch(
                 f"SELECT k.key, k.story_id, st.content_hash FROM story_keys k"
                 f" LEFT JOIN stories st ON st.id = k.story_id"
                 f" WHERE k.source_id = ? AND k.key IN ({marks})",
                 (source_id, *chunk),
-            ) as cur:
-                async for key, story_id, digest in cur:
-                    out[key] = (story_id, digest or "")
+            )
+            for key, story_id, digest in rows:
+                out[key] = (story_id, digest or "")
         return out
 
     async def ingest(
         self,
-        db: aiosqlite.Connection,
+        db: Conn,
         source_id: int,
         candidates: Sequence[Candidate],
         now: datetime,
     ) -> IngestOutcome:
-        """Write a source's candidates inside the caller's transaction (the one writer).
+        """Write a source's candidates inside the caller's transaction.
 
         Known keys with a changed hash are edits (updated in place, never reposted); tombstoned
-        keys are ignored; a URL another source already brought is the same story seen twice.
+        keys are ignored; a URL another source already brought is the same story seen twice,
+        and this source is credited as one more outlet of it. When two workers bring the same
+        URL at the same moment, the ``story_urls`` key decides: the loser's row is dropped and
+        its key points at the winner's story.
         """
         outcome = IngestOutcome()
         if not candidates:
             return outcome
         known = await self.known(source_id, [c.key for c in candidates], db=db)
         fresh = [c for c in candidates if c.key not in known]
-        urls = list({c.entry.link for c in fresh if c.entry.link})
-        by_url: dict[str, int] = {}
-        for chunk in _chunks(urls, 500):
-            marks = ",".join("?" * len(chunk))
-            async with db.execute(
-                f"SELECT url, min(id) FROM stories WHERE url IN ({marks}) GROUP BY url", chunk
-            ) as cur:
-                by_url.update({u: i async for u, i in cur})
+        by_url = await _story_ids_by_url(db, {c.entry.link for c in fresh if c.entry.link})
         by_hash: dict[str, int] = {}  # the same title and body again under another key
         hashes = list({c.hash for c in fresh})
         for chunk in _chunks(hashes, 500):
             marks = ",".join("?" * len(chunk))
-            async with db.execute(
+            rows = await db.fetch(
                 f"SELECT content_hash, min(id) FROM stories WHERE source_id = ?"
                 f" AND content_hash IN ({marks}) GROUP BY content_hash",
                 (source_id, *chunk),
-            ) as cur:
-                by_hash.update({h: i async for h, i in cur})
-        async with db.execute("SELECT coalesce(max(id), 0) FROM stories") as cur:
-            (next_id,) = await cur.fetchone()
+            )
+            by_hash.update({h: i for h, i in rows})
 
-        story_rows, key_rows, topic_rows, seen_keys = [], [], [], set()
-        stamp = to_ts(now)
+        # which candidates are new stories, and which are another key for a known one
+        new: list[Candidate] = []
+        seen_keys: set[str] = set()
+        reuse: dict[str, int] = {}  # key -> an existing story's id
+        pending_url: dict[str, Candidate] = {}
+        pending_hash: dict[str, Candidate] = {}
+        alias: dict[str, Candidate] = {}  # key -> the new candidate it repeats
         for cand in fresh:
             if cand.key in seen_keys:  # a duplicate within one fetch
                 continue
             seen_keys.add(cand.key)
             link = cand.entry.link
             same = by_url.get(link) if link else None
-            if same is None and len(cand.entry.content_html) >= MIN_TWIN_BODY:
+            twin = len(cand.entry.content_html) >= MIN_TWIN_BODY
+            if same is None and twin:
                 same = by_hash.get(cand.hash)
             if same is not None:
-                key_rows.append((source_id, cand.key, same))
+                reuse[cand.key] = same
                 continue
-            next_id += 1
+            earlier = pending_url.get(link) if link else None
+            if earlier is None and twin:
+                earlier = pending_hash.get(cand.hash)
+            if earlier is not None:
+                alias[cand.key] = earlier
+                continue
+            new.append(cand)
+            if link:
+                pending_url[link] = cand
+            pending_hash[cand.hash] = cand
+
+        ids = await db.dialect.reserve_ids(db, "stories", len(new))
+        id_of = {c.key: i for c, i in zip(new, ids, strict=True)}
+        stamp = to_ts(now)
+        story_rows = []
+        for cand in new:
             e, cd = cand.entry, cand.condensed or Condensed(cand.entry.title, "")
+            story_id = id_of[cand.key]
             story_rows.append(
                 (
-                    next_id,
+                    story_id,
                     source_id,
-                    link,
+                    e.link,
                     e.guid,
                     e.title,
                     to_ts(e.published),
@@ -206,16 +219,66 @@ class StoryTable:
                     json.dumps(list(cd.points)),
                     json.dumps(list(cand.topics)),
                     cand.hash,
-                    next_id,
+                    story_id,
                     int(cand.backlog),
                 )
             )
-            key_rows.append((source_id, cand.key, next_id))
-            topic_rows.extend((t, next_id, r) for r, t in enumerate(cand.topics))
-            if link:
-                by_url[link] = next_id
-            by_hash[cand.hash] = next_id
-            outcome.new_ids.append(next_id)
+        if story_rows:
+            await db.executemany(
+                "INSERT INTO stories (id, source_id, url, guid, title, published, updated,"
+                " date_estimated, first_seen, author, content_html, text, categories, image,"
+                " headline, lead, points, topics, content_hash, cluster_id, backlog, clustered)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                story_rows,
+            )
+        # claim the URLs: a concurrent worker that stored one first wins it
+        lost = await _claim_urls(db, {c.entry.link: id_of[c.key] for c in new if c.entry.link})
+        if lost:
+            dropped = set(lost.values())
+            await db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in dropped])
+            winners = await _story_ids_by_url(db, set(lost))
+            for cand in new:
+                if cand.entry.link in lost:
+                    reuse[cand.key] = winners[cand.entry.link]
+                    del id_of[cand.key]
+            new = [c for c in new if c.key in id_of]
+            story_rows = [r for r in story_rows if r[0] not in dropped]
+        for key, cand in alias.items():
+            if cand.key in id_of:
+                id_of[key] = id_of[cand.key]
+            else:
+                reuse[key] = reuse[cand.key]
+
+        key_rows = [(source_id, k, i) for k, i in id_of.items()]
+        key_rows += [(source_id, k, i) for k, i in reuse.items()]
+        topic_rows = [(t, id_of[c.key], r) for c in new for r, t in enumerate(c.topics)]
+        outcome.new_ids.extend(id_of[c.key] for c in new)
+        if story_rows:
+            await db.executemany(
+                "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(row[0], row[1], row[5]) for row in story_rows],
+            )
+        if reuse:
+            # this source is one more outlet of a story another source brought first
+            await db.executemany(
+                "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
+                " SELECT cluster_id, ?, published FROM stories"
+                " WHERE id = ? AND cluster_id IS NOT NULL ON CONFLICT DO NOTHING",
+                [(source_id, i) for i in sorted(set(reuse.values()))],
+            )
+        if key_rows:
+            await db.executemany(
+                "INSERT INTO story_keys (source_id, key, story_id) VALUES (?,?,?)"
+                " ON CONFLICT DO NOTHING",
+                key_rows,
+            )
+        if topic_rows:
+            await db.executemany(
+                "INSERT INTO story_topics (topic, story_id, rank) VALUES (?,?,?)"
+                " ON CONFLICT DO NOTHING",
+                topic_rows,
+            )
 
         edits = []
         for cand in candidates:
@@ -240,30 +303,6 @@ class StoryTable:
             )
             outcome.updated_ids.append(story_id)
 
-        if story_rows:
-            await db.executemany(
-                "INSERT INTO stories (id, source_id, url, guid, title, published, updated,"
-                " date_estimated, first_seen, author, content_html, text, categories, image,"
-                " headline, lead, points, topics, content_hash, cluster_id, backlog)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                story_rows,
-            )
-        if story_rows:
-            await db.executemany(
-                "INSERT OR IGNORE INTO cluster_outlets (cluster_id, source_id, first)"
-                " VALUES (?, ?, ?)",
-                [(row[0], row[1], row[5]) for row in story_rows],
-            )
-        if key_rows:
-            await db.executemany(
-                "INSERT OR IGNORE INTO story_keys (source_id, key, story_id) VALUES (?,?,?)",
-                key_rows,
-            )
-        if topic_rows:
-            await db.executemany(
-                "INSERT OR IGNORE INTO story_topics (topic, story_id, rank) VALUES (?,?,?)",
-                topic_rows,
-            )
         if edits:
             await db.executemany(
                 "UPDATE stories SET title = ?, content_html = ?, text = ?, headline = ?, lead = ?,"
@@ -275,7 +314,8 @@ class StoryTable:
                 "DELETE FROM story_topics WHERE story_id = ?", [(e[-1],) for e in edits]
             )
             await db.executemany(
-                "INSERT OR IGNORE INTO story_topics (topic, story_id, rank) VALUES (?,?,?)",
+                "INSERT INTO story_topics (topic, story_id, rank) VALUES (?,?,?)"
+                " ON CONFLICT DO NOTHING",
                 [(t, e[-1], r) for e in edits for r, t in enumerate(json.loads(e[6]))],
             )
         return outcome
@@ -289,14 +329,14 @@ class StoryTable:
         extra = ", st.text" if with_text else ""
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            rows = await self._db.fetch(
                 f"SELECT {_STORY_COLUMNS}{extra} FROM stories st"
                 " JOIN sources so ON so.id = st.source_id"
                 f" WHERE st.id IN ({marks})",
                 chunk,
-            ) as cur:
-                async for row in cur:
-                    out[row["id"]] = _story(row, text=row["text"] if with_text else "")
+            )
+            for row in rows:
+                out[row["id"]] = _story(row, text=row["text"] if with_text else "")
         return [out[i] for i in ids if i in out]
 
     def _scope_filter(self, scope: str | None) -> tuple[str, tuple]:
@@ -325,29 +365,22 @@ class StoryTable:
         match are ranked. Ranking every match of a common word across the whole store would
         cost hundreds of milliseconds; FTS5 walks its matches newest first and stops there.
         """
-        exact = fts_query(query, prefix=False)
+        dialect = self._db.dialect
+        exact = fts_query(query, prefix=False, dialect=dialect)
         where, args = self._scope_filter(scope)
         if since is not None:
             where += " AND st.published >= ?"
             args = (*args, to_ts(since))
         if topics:
             where, args = where + _topic_filter(topics), (*args, *topics)
-        source = "stories_fts f JOIN stories st ON st.id = f.rowid" if where else "stories_fts f"
         wanted = limit + offset
-        sql = (
-            "SELECT id FROM ("
-            f" SELECT f.rowid AS id, bm25(stories_fts, 10.0, 1.0) AS score FROM {source}"
-            f" WHERE stories_fts MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
-            ") ORDER BY score, id DESC LIMIT ?"
-        )
-        async with self._db.execute(sql, (exact, *args, SEARCH_WINDOW, wanted)) as cur:
-            ids = [r[0] async for r in cur]
+        sql = dialect.search_sql(where)
+        ids = [r[0] for r in await self._db.fetch(sql, (exact, *args, SEARCH_WINDOW, wanted))]
         # The last word as a prefix too ("anthrop" finds Anthropic), only when whole words
         # do not fill the page: a common word's prefix spans many terms and costs twice.
-        match = fts_query(query)
+        match = fts_query(query, dialect=dialect)
         if len(ids) < wanted and match != exact:
-            async with self._db.execute(sql, (match, *args, SEARCH_WINDOW, wanted)) as cur:
-                ids = [r[0] async for r in cur]
+            ids = [r[0] for r in await self._db.fetch(sql, (match, *args, SEARCH_WINDOW, wanted))]
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
@@ -387,21 +420,20 @@ class StoryTable:
             where += " AND st.source_id = ?"
             args = (*args, source_id)
         if exclude_target is not None:
+            items, value = self._db.dialect.json_ints("d.cluster_ids")
             where += (
                 " AND st.cluster_id NOT IN (SELECT cluster_id FROM posted WHERE target = ?)"
-                " AND st.cluster_id NOT IN (SELECT value FROM deliveries d,"
-                " json_each(d.cluster_ids)"
+                f" AND st.cluster_id NOT IN (SELECT {value} FROM deliveries d, {items}"
                 " WHERE d.target = ? AND d.status = 'pending')"
             )
             args = (*args, exclude_target, exclude_target)
         if announce_only:
             where += " AND st.backlog = 0"
-        async with self._db.execute(
+        rows = await self._db.fetch(
             f"SELECT {_STORY_COLUMNS} FROM stories st JOIN sources so ON so.id = st.source_id"
             f" WHERE 1 = 1{where} ORDER BY st.published DESC, st.id DESC LIMIT ?",
             (*args, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         # the outlets are looked up first, so each story is built once, complete
         outlets = await self._outlets({r["cluster_id"] for r in rows})
         return [_story(r, **_outlet_fields(outlets, r["cluster_id"], r["source_id"])) for r in rows]
@@ -413,15 +445,15 @@ class StoryTable:
         named: dict[int, list[tuple[int, str]]] = {}  # cluster -> (source id, name), earliest first
         for chunk in _chunks(sorted(clusters), 500):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            rows = await self._db.fetch(
                 f"SELECT cluster_id, count(*) FROM cluster_outlets WHERE cluster_id IN ({marks})"
                 " GROUP BY cluster_id HAVING count(*) > 1",
                 chunk,
-            ) as cur:
-                counts.update({c: n async for c, n in cur})
+            )
+            counts.update({c: n for c, n in rows})
         for chunk in _chunks(sorted(counts), 500):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            rows = await self._db.fetch(
                 "SELECT c.cluster_id, c.source_id, so.name FROM ("
                 " SELECT cluster_id, source_id, row_number() OVER"
                 " (PARTITION BY cluster_id ORDER BY first, source_id) AS n FROM cluster_outlets"
@@ -429,23 +461,20 @@ class StoryTable:
                 f") c JOIN sources so ON so.id = c.source_id WHERE c.n <= {NAMED_OUTLETS + 1}"
                 " ORDER BY c.cluster_id, c.n",
                 chunk,
-            ) as cur:
-                async for cluster_id, source_id, name in cur:
-                    named.setdefault(cluster_id, []).append((source_id, name))
+            )
+            for cluster_id, source_id, name in rows:
+                named.setdefault(cluster_id, []).append((source_id, name))
         return counts, named
 
-    async def set_topics(
-        self, db: aiosqlite.Connection, updates: Sequence[tuple[int, Sequence[str]]]
-    ) -> int:
+    async def set_topics(self, db: Conn, updates: Sequence[tuple[int, Sequence[str]]]) -> int:
         """Store new topics (story id, topics best first); returns how many stories changed."""
         changed = 0
         for story_id, topics in updates:
             encoded = json.dumps(list(topics))
-            cur = await db.execute(
+            if await db.execute(
                 "UPDATE stories SET topics = ? WHERE id = ? AND topics != ?",
                 (encoded, story_id, encoded),
-            )
-            if cur.rowcount:
+            ):
                 changed += 1
                 await db.execute("DELETE FROM story_topics WHERE story_id = ?", (story_id,))
                 await db.executemany(
@@ -454,58 +483,111 @@ class StoryTable:
                 )
         return changed
 
-    async def set_clusters(
-        self, db: aiosqlite.Connection, changes: Sequence[tuple[int, int]]
-    ) -> None:
-        """Move stories (story id, cluster id) into clusters, keeping cluster_outlets in step."""
+    async def set_clusters(self, db: Conn, changes: Sequence[tuple[int, int]]) -> None:
+        """Move stories (story id, cluster id) into clusters, keeping cluster_outlets in step.
+
+        Outlets credited to the story's old cluster (another source that brought the same
+        link) move with it."""
         await db.executemany(
             "UPDATE stories SET cluster_id = ? WHERE id = ?", [(c, s) for s, c in changes]
         )
-        # a story that joined another cluster leaves the one-story cluster it founded
+        least = db.dialect.least("cluster_outlets.first", "excluded.first")
+        moved = [(s, c) for s, c in changes if s != c]
+        # a story that joined another cluster leaves the one-story cluster it founded; the
+        # outlets credited there (the same link from another source) come along
         await db.executemany(
-            "DELETE FROM cluster_outlets WHERE cluster_id = ?", [(s,) for s, c in changes if s != c]
+            "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
+            " SELECT CAST(? AS BIGINT), source_id, first FROM cluster_outlets WHERE cluster_id = ?"
+            f" ON CONFLICT (cluster_id, source_id) DO UPDATE SET first = {least}",
+            [(c, s) for s, c in moved],
+        )
+        await db.executemany(
+            "DELETE FROM cluster_outlets WHERE cluster_id = ?", [(s,) for s, c in moved]
         )
         await db.executemany(
             "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
-            " SELECT ?, source_id, published FROM stories WHERE id = ?"
-            " ON CONFLICT (cluster_id, source_id) DO UPDATE SET first = min(first, excluded.first)",
+            " SELECT CAST(? AS BIGINT), source_id, published FROM stories WHERE id = ?"
+            f" ON CONFLICT (cluster_id, source_id) DO UPDATE SET first = {least}",
             [(c, s) for s, c in changes],
         )
 
     async def topic_counts(self, *, scope: str | None, since: datetime) -> dict[str, int]:
         where, args = self._scope_filter(scope)
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT t.topic, count(*) FROM story_topics t JOIN stories st ON st.id = t.story_id"
             f" WHERE st.published >= ?{where} GROUP BY t.topic",
             (to_ts(since), *args),
-        ) as cur:
-            return {r[0]: r[1] async for r in cur}
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def count(self) -> int:
-        async with self._db.execute("SELECT count(*) FROM stories") as cur:
-            (n,) = await cur.fetchone()
-        return n
+        return await self._db.fetchval("SELECT count(*) FROM stories")
 
-    async def recent_for_clustering(
-        self, since: datetime, *, after_id: int = 0, chunk: int = 2000
-    ) -> AsyncIterator[list[aiosqlite.Row]]:
-        """Stories published since ``since`` with ids above ``after_id`` (not yet clustered),
-        ``chunk`` rows at a time: the first poll of many sources brings tens of thousands."""
-        async with self._db.execute(
-            "SELECT id, source_id, published, headline, lead, cluster_id FROM stories"
-            " WHERE id > ? AND published >= ?",
-            (after_id, to_ts(since)),
-        ) as cur:
-            while rows := await cur.fetchmany(chunk):
-                yield list(rows)
+    async def for_clustering(
+        self, since: datetime, *, waiting_only: bool, chunk: int = 2000
+    ) -> AsyncIterator[list[Row]]:
+        """Stories published since ``since``, ``chunk`` rows at a time (the first poll of many
+        sources brings tens of thousands): all of them (to fill an empty index), or only
+        those still waiting to be placed (``clustered = 0``), whichever worker stored them."""
+        waiting = " AND clustered = 0" if waiting_only else ""
+        async for rows in self._db.stream(
+            "SELECT id, source_id, published, headline, lead, cluster_id, clustered FROM stories"
+            f" WHERE published >= ?{waiting} ORDER BY id",
+            (to_ts(since),),
+            chunk=chunk,
+        ):
+            yield rows
 
-    async def for_retag(self, *, after_id: int, limit: int = 500) -> list[aiosqlite.Row]:
+    async def mark_clustered(self, db: Conn, ids: Sequence[int], *, older_than: datetime) -> None:
+        """The stories a clustering pass placed are done; so are waiting ones too old to
+        cluster (an old item first seen today), which no pass would ever read."""
+        for chunk in _chunks(sorted(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            await db.execute(f"UPDATE stories SET clustered = 1 WHERE id IN ({marks})", chunk)
+        await db.execute(
+            "UPDATE stories SET clustered = 1 WHERE clustered = 0 AND published < ?",
+            (to_ts(older_than),),
+        )
+
+    async def any_waiting(self) -> bool:
+        """Whether a story waits to be clustered."""
+        return (
+            await self._db.fetchone("SELECT id FROM stories WHERE clustered = 0 LIMIT 1")
+            is not None
+        )
+
+    async def for_retag(self, *, after_id: int, limit: int = 500) -> list[Row]:
         """The next stories by id, with what tagging reads: headline, lead and points."""
-        async with self._db.execute(
+        return await self._db.fetch(
             "SELECT id, headline, lead, points FROM stories WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
-        ) as cur:
-            return list(await cur.fetchall())
+        )
+
+
+async def _story_ids_by_url(db: Conn, urls: set[str]) -> dict[str, int]:
+    """url -> the story that link belongs to, for links already stored."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(urls), 500):
+        marks = ",".join("?" * len(chunk))
+        rows = await db.fetch(f"SELECT url, story_id FROM story_urls WHERE url IN ({marks})", chunk)
+        out.update({u: i for u, i in rows})
+    return out
+
+
+async def _claim_urls(db: Conn, claims: dict[str, int]) -> dict[str, int]:
+    """Record each new story's link; returns the links someone else claimed first
+    (url -> our story id, now to drop). Sorted, so two workers lock links in one order."""
+    won: set[str] = set()
+    for chunk in _chunks(sorted(claims), 400):
+        values = ",".join("(?, ?)" * 1 for _ in chunk)
+        args = [x for url in chunk for x in (url, claims[url])]
+        rows = await db.fetch(
+            f"INSERT INTO story_urls (url, story_id) VALUES {values}"
+            " ON CONFLICT (url) DO NOTHING RETURNING url",
+            args,
+        )
+        won.update(r[0] for r in rows)
+    return {u: i for u, i in claims.items() if u not in won}
 
 
 def _topic_filter(topics: Sequence[str]) -> str:

@@ -1,0 +1,267 @@
+"""The two engines behind one small interface: SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+The store's SQL is written once, with ``?`` placeholders and syntax both engines accept; what
+differs by engine lives in :mod:`bot.news.store.dialect`. This module only runs statements:
+
+- ``Database`` is what the store holds: autocommit statements, and ``transaction()``.
+- ``Conn`` is one connection inside a transaction, with the same statement methods.
+
+SQLite has one connection, which is the one writer: writes and transactions take
+``Database.lock``; reads share the connection (aiosqlite serialises them). PostgreSQL has a
+pool: every statement or transaction takes a connection of its own, and the database's
+locks and constraints settle races between processes.
+
+Rows support ``row["name"]``, ``row[0]`` and unpacking on both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiosqlite
+
+from bot.news.store.dialect import POSTGRES, SQLITE, Dialect
+
+log = logging.getLogger(__name__)
+
+Row = Any  # aiosqlite.Row or asyncpg.Record: both index by name and position
+
+
+class Conn:
+    """Statement methods over one connection (the SQLite one, or a pooled Postgres one)."""
+
+    dialect: Dialect
+
+    async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, args: Sequence = ()) -> Row | None:
+        rows = await self.fetch(sql, args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, args: Sequence = ()) -> Any:
+        row = await self.fetchone(sql, args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, args: Sequence = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        raise NotImplementedError
+
+    def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
+        """The rows of a large query, ``chunk`` at a time (an async iterator of lists)."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------- SQLite
+
+
+class SqliteConn(Conn):
+    dialect = SQLITE
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
+        async with self._db.execute(sql, tuple(args)) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, args: Sequence = ()) -> int:
+        async with self._db.execute(sql, tuple(args)) as cur:
+            return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        if rows:
+            await self._db.executemany(sql, rows)
+
+    async def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
+        async with self._db.execute(sql, tuple(args)) as cur:
+            while rows := await cur.fetchmany(chunk):
+                yield list(rows)
+
+
+class Database(Conn):
+    """Autocommit statements and transactions; see the module docstring."""
+
+    #: where the data lives, fit to print (a path, or a URL without its password)
+    where: str
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError
+
+    async def hold_lock(self, key: int) -> bool:
+        """Whether this process holds the role named by ``key`` (taking it if it is free).
+
+        A role is one process at a time among all that share the database (the clusterer);
+        it is held until the process ends or loses its connection.
+        """
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    dialect = SQLITE
+
+    def __init__(self, db: aiosqlite.Connection, where: str) -> None:
+        self.raw = db
+        self.where = where
+        self.lock = asyncio.Lock()
+        self._conn = SqliteConn(db)
+
+    async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
+        return await self._conn.fetch(sql, args)
+
+    async def execute(self, sql: str, args: Sequence = ()) -> int:
+        async with self.lock:
+            return await self._conn.execute(sql, args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        async with self.lock:
+            await self._conn.executemany(sql, rows)
+
+    def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
+        return self._conn.stream(sql, args, chunk=chunk)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        """BEGIN IMMEDIATE ... COMMIT under the writer lock, rolled back on error."""
+        async with self.lock:
+            await self.raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self.raw.execute("ROLLBACK")
+                raise
+            else:
+                await self.raw.execute("COMMIT")
+
+    async def hold_lock(self, key: int) -> bool:
+        return True  # one process has the file: it holds every role
+
+    async def close(self) -> None:
+        await self.raw.close()
+
+
+# ---------------------------------------------------------------------------------- PostgreSQL
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=2048)
+def numbered(sql: str) -> str:
+    """``?`` placeholders -> ``$1, $2, ...`` (the store's SQL has no ``?`` in literals)."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg's command tag ('UPDATE 3', 'INSERT 0 1') -> the number of rows."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class PgConn(Conn):
+    dialect = POSTGRES
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
+        return await self._conn.fetch(numbered(sql), *args)
+
+    async def execute(self, sql: str, args: Sequence = ()) -> int:
+        return _rowcount(await self._conn.execute(numbered(sql), *args))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        if rows:
+            await self._conn.executemany(numbered(sql), rows)
+
+    async def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
+        # a server-side cursor needs a transaction; inside one already, a savepoint is harmless
+        async with self._conn.transaction():
+            batch: list[Row] = []
+            async for row in self._conn.cursor(numbered(sql), *args, prefetch=chunk):
+                batch.append(row)
+                if len(batch) >= chunk:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+
+class PgDatabase(Database):
+    dialect = POSTGRES
+
+    def __init__(self, pool, where: str) -> None:
+        self.pool = pool
+        self.where = where
+        self._held: dict[int, Any] = {}  # role key -> the connection holding its lock
+
+    async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
+        async with self.pool.acquire() as conn:
+            return await PgConn(conn).fetch(sql, args)
+
+    async def execute(self, sql: str, args: Sequence = ()) -> int:
+        async with self.pool.acquire() as conn:
+            return await PgConn(conn).execute(sql, args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        async with self.pool.acquire() as conn:
+            await PgConn(conn).executemany(sql, rows)
+
+    async def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
+        async with self.pool.acquire() as conn:
+            async for batch in PgConn(conn).stream(sql, args, chunk=chunk):
+                yield batch
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield PgConn(conn)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A pooled asyncpg connection, for what only PostgreSQL does (advisory locks, COPY)."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    async def hold_lock(self, key: int) -> bool:
+        import asyncpg
+
+        conn = self._held.get(key)
+        if conn is not None:
+            try:
+                await conn.fetchval("SELECT 1")
+                return True
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                log.warning("database: lost the connection holding lock %#x", key)
+                del self._held[key]
+                await self.pool.release(conn)
+                return False
+        conn = await self.pool.acquire()
+        try:
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                self._held[key] = conn
+                return True
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        await self.pool.release(conn)
+        return False
+
+    async def close(self) -> None:
+        for conn in self._held.values():
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+        self._held.clear()
+        await self.pool.close()
