@@ -9,7 +9,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot import __version__
@@ -265,6 +265,50 @@ async def cmd_sources(service, args) -> int:
     raise AssertionError(args.action)  # pragma: no cover
 
 
+async def cmd_worker(service, args) -> int:
+    """Poll due sources until SIGTERM/SIGINT: finish the round in hand, give back the rest."""
+    import signal
+
+    from bot.news.worker import Worker
+
+    cfg = service.config.worker
+    worker = Worker(
+        service,
+        lease=timedelta(seconds=cfg.lease_seconds),
+        batch=cfg.batch,
+        idle=cfg.idle_seconds,
+    )
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_signal() -> None:
+        if worker.stopping and task is not None:  # a second signal: stop now
+            task.cancel()
+        worker.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    if service.store.engine == "sqlite":
+        print(
+            "briefbot worker: on SQLite, run one worker (and `briefbot run` with"
+            " [discord] poll = false); several workers need PostgreSQL ([storage] url)",
+            file=sys.stderr,
+        )
+    print(
+        f"worker {worker.name} polling {service.store.path}"
+        f" ({cfg.batch} sources at a time, lease {cfg.lease_seconds}s); SIGTERM stops it",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await worker.run()
+    except asyncio.CancelledError:
+        print(f"worker {worker.name}: stopped at once", file=sys.stderr)
+        return EXIT_OK
+    print(f"worker {worker.name}: stopped after {worker.rounds} rounds", file=sys.stderr)
+    return EXIT_OK
+
+
 async def cmd_backup(service, args) -> int:
     await service.store.backup(args.path)
     print(f"Backed up {service.store.path} to {args.path}.")
@@ -302,6 +346,23 @@ async def cmd_health(config: Config) -> int:
     return EXIT_OK
 
 
+def _with_shards(config: Config, args) -> Config:
+    """``run --shards N --shard-ids a,b`` over the config's [discord] shards."""
+    import dataclasses
+
+    changes = {}
+    if args.shards:
+        changes["shards"] = args.shards
+    if args.shard_ids:
+        changes["shard_ids"] = args.shard_ids
+    if not changes:
+        return config
+    discord = dataclasses.replace(config.discord, **changes)
+    if discord.shard_ids and (not discord.shards or max(discord.shard_ids) >= discord.shards):
+        raise ConfigError([f"--shard-ids: each must be below --shards ({discord.shards or 0})"])
+    return dataclasses.replace(config, discord=discord)
+
+
 SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
     "poll": cmd_poll,
     "digest": cmd_digest,
@@ -311,6 +372,7 @@ SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
     "retag": cmd_retag,
     "sources": cmd_sources,
     "backup": cmd_backup,
+    "worker": cmd_worker,
 }
 
 
@@ -344,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_bot
 
-            return run_bot(config)
+            return run_bot(_with_shards(config, args))
         return asyncio.run(_with_service(config, SERVICE_COMMANDS[args.command], args))
     except StoreError as exc:
         _err(str(exc))

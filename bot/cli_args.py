@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from bot.config import parse_duration
+from bot.config import parse_duration, parse_shard_ids
 
 
 def _duration(text: str) -> timedelta:
@@ -35,6 +35,13 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _shard_ids(text: str) -> tuple[int, ...]:
+    try:
+        return parse_shard_ids(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot",
@@ -50,7 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    p = sub.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    p.add_argument(
+        "--shards",
+        type=_positive,
+        metavar="N",
+        help="shards in all, across every bot process (default: [discord] shards)",
+    )
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        metavar="A,B",
+        help="the shards this process runs, e.g. 0,1 (default: all)",
+    )
+    sub.add_parser(
+        "worker",
+        help="poll due sources forever beside other workers (PostgreSQL); stops on SIGTERM",
+    )
     p = sub.add_parser("poll", help="fetch the sources that are due")
     p.add_argument("--all", action="store_true", help="fetch every source now, due or not")
 

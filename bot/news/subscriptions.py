@@ -71,8 +71,18 @@ class SubscriptionsMixin:
         )
 
     async def enqueue_delivery(
-        self, sub: Subscription | None, target: str, digest: Digest, payloads: Sequence[dict]
-    ) -> Delivery:
+        self,
+        sub: Subscription | None,
+        target: str,
+        digest: Digest,
+        payloads: Sequence[dict],
+        *,
+        run_key: str | None = None,
+        owner: str | None = None,
+        lease: timedelta | None = None,
+    ) -> Delivery | None:
+        """Record a digest before it is sent. None: that run (``run_key``) was enqueued
+        already, by this process or another, and must not be sent again."""
         clusters = [s.cluster_id or s.id for s in digest.stories]
         return await self.store.outbox.enqueue(
             subscription_id=sub.id if sub else None,
@@ -80,10 +90,20 @@ class SubscriptionsMixin:
             cluster_ids=clusters,
             payloads=payloads,
             now=self.clock(),
+            run_key=run_key,
+            owner=owner,
+            lease=lease,
         )
 
     async def pending_deliveries(self) -> list[Delivery]:
         return await self.store.outbox.pending()
+
+    async def claim_deliveries(self, owner: str, lease: timedelta) -> list[Delivery]:
+        """Pending deliveries no live process holds, leased to ``owner`` (oldest first)."""
+        return await self.store.outbox.claim(owner, self.clock(), lease=lease)
+
+    async def release_delivery(self, delivery: Delivery, owner: str) -> None:
+        await self.store.outbox.release(owner, delivery.id)
 
     async def part_sent(self, delivery: Delivery, seq: int, message_id: str) -> None:
         await self.store.outbox.part_sent(delivery.id, seq, message_id)
