@@ -55,23 +55,25 @@ KINDS = ("dangling", "truncated", "question", "call to action", "marketing", "fr
 _DANGLING = re.compile(
     r"^[\"'“‘(]*(?:it|its|it's|it’s|they|they're|they’re|them|their|theirs|he|him|his|she|"
     r"her|hers|this|that|these|those|such|here|here's|here’s|there's|there’s|both|"
-    r"but|and|so|also|however|yet|still|instead|then|thus|as such|that's|that’s|"
-    r"the latter|the former|the same)\b(?!\s+(?:week|month|year|morning|afternoon|evening|"
+    r"but|and|so|also|however|yet|still|instead(?! of)|then|thus|as such|that's|that’s|"
+    r"the latter|the former|the same|which)\b(?!\s+(?:week|month|year|morning|afternoon|evening|"
     r"weekend|summer|spring|autumn|fall|winter|season|time|monday|tuesday|wednesday|thursday|"
     r"friday|saturday|sunday)\b)",
     re.IGNORECASE,
 )
+#: a quotation and who said it: its pronouns are the speaker's, not a dangling reference
+_ATTRIBUTED = re.compile(r"^[“\"][^”\"]+[”\"],?\s+(?:\S+\s+){0,6}?(?:says|said|added|told)\b")
 #: the text ends in an ellipsis or without a sentence's final punctuation
 _TRUNCATED_END = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|\[&hellip;\])[\"'”’)\]]*$")
 _FINAL = tuple(".!?\"'”’)»。！？")
 _CALL_TO_ACTION = re.compile(
-    r"^(?:read|learn|find out|sign up|subscribe|click|join|register|download|try|get|"
+    r"^(?:read|learn|find out|sign up|subscribe|submit|click|join|register|download|try|get|"
     r"watch|listen|follow|visit|check out|see|discover|explore|start|tune in|don't miss|"
     r"don’t miss|be sure|make sure|share|tell us|let us know|stay tuned|apply|book|shop|"
-    r"buy|grab|save|order|head to|go to|contact|reach out|view|continue)\b"
+    r"buy|grab|save|order|head to|go to|contact|reach out|view|continue)\b(?![-’'])"
     r"|\b(?:click here|sign up (?:for|to|now|today|here)|subscribe (?:to|now|today)|join us|"
     r"register (?:now|today|here)|get started|you can now|you can try|try it (?:now|today|out)|"
-    r"available to download|link in bio|watch now|listen now)\b"
+    r"link in bio|watch now|listen now)\b"
     r"|\b(?:read|learn|find out|see) more\W*$",
     re.IGNORECASE,
 )
@@ -81,7 +83,9 @@ _MARKETING = re.compile(
     r"|\b(?:excited|thrilled|proud|delighted|pleased) to (?:announce|share|introduce|unveil|"
     r"launch|welcome|partner)\b"
     r"|\bour (?:new|latest|newest|best|most)\b|\bwe can(?:'t|not|’t) wait\b"
-    r"|\bstay tuned\b|\bwe(?:'ve| have) got you covered\b",
+    r"|\bstay tuned\b|\bwe(?:'ve| have) got you covered\b"
+    r"|\b(?:in|with) this (?:post|article|blog|piece|episode|video|guide|tutorial)\b"
+    r"|^(?:congratulations|congrats|thank you|thanks|welcome|hello|hi|hey)\b|!$",
     re.IGNORECASE,
 )
 
@@ -91,7 +95,8 @@ def judge(point: str, lead: str, headline: str) -> set[str]:
     kinds: set[str] = set()
     text = point.strip()
     bare = text.rstrip("\"'”’)] ")
-    if _DANGLING.match(text):
+    torn = text.count("“") != text.count("”") or text.count('"') % 2
+    if torn or (_DANGLING.match(text) and not _ATTRIBUTED.match(text)):
         kinds.add("dangling")
     if _TRUNCATED_END.search(text) or not text.endswith(_FINAL):
         kinds.add("truncated")
@@ -99,7 +104,7 @@ def judge(point: str, lead: str, headline: str) -> set[str]:
         kinds.add("question")
     if _CALL_TO_ACTION.search(text):
         kinds.add("call to action")
-    if _MARKETING.search(text):
+    if _MARKETING.search(bare):
         kinds.add("marketing")
     if len(text.split()) < 6:
         kinds.add("fragment")
