@@ -47,9 +47,6 @@ _PAPER_FRAME: Final = re.compile(
     r"^In this (?:paper|work|study|article|report|thesis|note)\s*,?\s+(?=we\b)", re.IGNORECASE
 )
 _NUMBER: Final = re.compile(r"\d")
-#: a capitalised word after a space; searched for, so "(?<=\s)[A-Z][a-z]+" would find
-#: the same, but a pattern that starts with a character class is searched for faster
-_NAME: Final = re.compile(r"\s[A-Z][a-z]")
 _WORD: Final = re.compile(r"\w+")
 #: ASCII bytes that are not word characters (``\w``) become spaces; "\n" and the bytes of
 #: other characters stay
@@ -319,8 +316,7 @@ def _score(
     words, text = s.words, s.text
     if words:
         score += _CENTRALITY * sum(map(freq.__getitem__, words)) / top / math.sqrt(len(words))
-    if s.number or _NAME.search(text):  # both are cheap to test for before the full look
-        score += fact_bonus(text, said)
+    score += fact_bonus(text, words, said, digits=s.number)
     if head_words and words:
         score += 0.1 * len(words & head_words) / len(head_words)
     if text.endswith("?"):

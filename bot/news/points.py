@@ -97,6 +97,26 @@ _CALL_TO_ACTION: Final = re.compile(
     re.IGNORECASE,
 )
 
+#: words one of which a call to action above must contain (a cheap test before the pattern)
+_CTA_FIRST: Final = frozenset(
+    "go head you your you're you’re you'll you’ll if whether when option step tip pro bonus "
+    "note update editor's editor’s".split()
+)
+_CTA_HINTS: Final = (
+    "click",
+    "sign up",
+    "subscribe",
+    "join us",
+    "register",
+    "started",
+    "link in bio",
+    " more",
+    "watch now",
+    "listen now",
+    "miss",
+    "you",
+)
+
 #: promotion and the page talking about itself: an announcement's mood, not its content.
 #: A point ending in "!" is cheering ("Congratulations to all the finalists!", "Luckily,
 #: us web folk love a challenge!"): a fact is stated, not exclaimed.
@@ -114,12 +134,41 @@ _MARKETING: Final = re.compile(
     r"|!$",
     re.IGNORECASE,
 )
+_MARKETING_HINTS: Final = (
+    "excit",
+    "thrill",
+    "proud",
+    "pleased",
+    "delight",
+    "happy",
+    "glad",
+    "honou",
+    "eager",
+    "humbled",
+    "grateful",
+    "our ",
+    "wait",
+    "tuned",
+    "covered",
+    "hope you",
+    "this ",
+    "congrat",
+    "thank",
+    "welcome",
+    "hello",
+    "hi ",
+    "hi,",
+    "hey",
+    "cheers",
+    "props",
+)
 
 #: the first person singular is the author's voice (a column, a personal blog); out of
 #: its page "I was locked out of my account" says nothing about who. Outside quotation
 #: marks only: a quoted "I" has its speaker named. "We" stays: in a company's post it is
 #: the company, and its sentences carry the announcements.
 _FIRST_PERSON_SINGULAR: Final = frozenset("i i'm i’m i've i’ve i'd i’d i'll i’ll my me".split())
+_I_HINTS: Final = (" I ", " I'", " I’", "my ", "My ", " me")
 _I_ANYWHERE: Final = re.compile(r"\bI(?:'m|’m|'ve|’ve|'d|’d|'ll|’ll)?\s+[a-z]|\b(?:my|me)\b")
 _QUOTED: Final = re.compile(r"“[^”]*”|\"[^\"]*\"")
 
@@ -168,9 +217,15 @@ def as_point(text: str, *, list_item: bool = False, lead: str = "") -> str | Non
 
 
 def filler_kind(text: str, *, list_item: bool = False) -> str | None:
-    """Which kind of filler *text* is as a point ("question", "dangling", ...), or None."""
+    """Which kind of filler *text* is as a point ("question", "dangling", ...), or None.
+
+    The phrase patterns run only where a cheap substring test says they could match:
+    this runs for every candidate point of every story at ingest."""
     bare = text.rstrip(_CLOSERS + " ")
-    if _MARKETING.search(bare):
+    lower = text.lower()
+    if (bare.endswith("!") or any(t in lower for t in _MARKETING_HINTS)) and _MARKETING.search(
+        bare
+    ):
         return "marketing"
     if bare.endswith(("?", "？")):
         return "question"
@@ -189,12 +244,17 @@ def filler_kind(text: str, *, list_item: bool = False) -> str | None:
         return "dangling"
     if _torn_quote(text):
         return "dangling"  # a quotation whose speaker is named in another sentence
-    if first in _FIRST_PERSON_SINGULAR or _I_ANYWHERE.search(_QUOTED.sub("", text)):
+    if first in _FIRST_PERSON_SINGULAR or (
+        any(t in text for t in _I_HINTS) and _I_ANYWHERE.search(_QUOTED.sub("", text))
+    ):
         return "first person"
     if (
         first in _IMPERATIVE
         or (first in _IMPERATIVE_IF and _looks_imperative(text))
-        or _CALL_TO_ACTION.search(text)
+        or (
+            (first in _CTA_FIRST or any(t in lower for t in _CTA_HINTS))
+            and _CALL_TO_ACTION.search(text)
+        )
     ):
         return "call to action"
     if _too_short(text, MIN_LIST_WORDS if list_item else MIN_WORDS) and (
@@ -206,30 +266,42 @@ def filler_kind(text: str, *, list_item: bool = False) -> str | None:
 
 #: what a point adds that a reader values: figures, names, dates, who said it
 _FIGURE: Final = re.compile(r"\d[\d,.]*")
+#: a capitalised word after a space: a name, most of the time. Searched for, so
+#: "(?<=\s)[A-Z][a-z]+" would find the same, but a pattern that starts with a character
+#: class is searched for faster
 _NAME: Final = re.compile(r"\s[A-Z][a-z]")
-_ATTRIBUTION: Final = re.compile(r"\b(?:said|says|told|according to|announced|reported)\b")
-_DATE: Final = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
-    r"Thursday|Friday|Saturday|Sunday|(?:19|20)\d\d)\b"
+_YEAR: Final = re.compile(r"(?:19|20)\d\d$")
+_ATTRIBUTION: Final = (" told ", "according to", " announced", " reported")
+_DATE_WORDS: Final = frozenset(
+    """january february march april june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday
+    friday saturday sunday""".split()
 )
 
 
-def fact_bonus(text: str, said: frozenset[str]) -> float:
+def fact_bonus(
+    text: str, words: frozenset[str], said: frozenset[str], *, digits: bool = True
+) -> float:
     """A small ranking bonus for the facts *text* adds to what *said* (the headline's and
-    lead's words) holds: a figure the reader has not seen counts more than one repeated."""
+    lead's words) holds: a figure the reader has not seen counts more than one repeated.
+    *words* are the text's own content words (``condense.content_words``); *digits* False
+    says the caller knows the text has none."""
     bonus = 0.0
-    figures = _FIGURE.findall(text)
+    figures = [f.rstrip(",.").replace(",", "") for f in _FIGURE.findall(text)] if digits else []
     if figures:
-        new = any(f.rstrip(",.").replace(",", "") not in said for f in figures)
-        bonus += 0.05 if new else 0.02
+        bonus += 0.05 if any(f not in said for f in figures) else 0.02
     if _NAME.search(text):
         bonus += 0.03
-    if _ATTRIBUTION.search(text):
+    if " said" in text or " says" in text or any(a in text for a in _ATTRIBUTION):
         bonus += 0.03
-    if _DATE.search(text):
+    if not _DATE_WORDS.isdisjoint(words) or any(_YEAR.match(f) for f in figures):
         bonus += 0.02
     return bonus
+
+
+def _carries_figure_or_date(text: str) -> bool:
+    lower = text.lower()
+    return bool(_FIGURE.search(text)) or any(w.strip(".,;:") in _DATE_WORDS for w in lower.split())
 
 
 def _torn_quote(text: str) -> bool:
@@ -292,10 +364,6 @@ def _looks_imperative(text: str) -> bool:
     """ "See all our coverage" is an instruction; "Watch sales rose" is not."""
     parts = text.split(None, 2)
     return len(parts) == 1 or parts[1].strip(",.:;!").lower() in _AFTER_IMPERATIVE
-
-
-def _carries_figure_or_date(text: str) -> bool:
-    return bool(_FIGURE.search(text) or _DATE.search(text))
 
 
 def _too_short(text: str, least: int) -> bool:
