@@ -210,3 +210,7 @@ def _source_list(text: str | None) -> tuple[str, ...]:
 def _or(terms: tuple[str, ...]) -> str:
     shown = [t if t.startswith(REGEX_PREFIX) else f"“{t}”" for t in terms]
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+#: the default of every ``filters=`` argument: a frozen record, safe to share
+NO_FILTERS = Filters()
