@@ -50,12 +50,19 @@ class FilteringMixin:
 
     # ------------------------------------------------------------------ checks
 
-    async def check_filters(self, filters: Filters, *, scope: str | None = None) -> list[str]:
+    async def check_filters(
+        self, filters: Filters, *, scope: str | None = None, warn: bool = True
+    ) -> list[str]:
         """Raise FilterError for a source that does not exist or a pattern that stalls;
-        return warnings (one sentence each) for filters that would let nothing through."""
+        return warnings (one sentence each) for filters that would let nothing through.
+
+        ``warn=False`` checks only the sources (cheap: no stories are read).
+        """
         if not filters:
             return []
         await self._check_sources(filters, scope)
+        if not warn:
+            return []
         stories = await self._read(scope, since=self.clock() - CHECK_WINDOW)
         return await asyncio.to_thread(_warnings, filters, stories)
 
@@ -74,11 +81,12 @@ class FilteringMixin:
     async def _read(
         self, scope: str | None, *, since: datetime, topics: Sequence[str] = ()
     ) -> list[Story]:
+        """Stories by publication date, also those a source had when it was added (which a
+        subscription never posts): a fresh install previews the same as a running one."""
         return await self.store.stories.recent(
             scope=None if scope == GLOBAL else scope,
             since=since,
             topics=topics,
-            announce_only=True,
             limit=READ_LIMIT,
         )
 
