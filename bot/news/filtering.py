@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.news.filters import NO_FILTERS, FilterError, Filters, FilterWarning
 from bot.news.matcher import FilterSet, Terms, normalize, story_text
-from bot.news.models import Source, Story
+from bot.news.models import Digest, Source, Story
 from bot.news.preview import Preview, replay
 from bot.news.schedules import parse_schedule
 from bot.news.store import GLOBAL, Store, Subscription
@@ -47,6 +47,22 @@ class FilteringMixin:
     if TYPE_CHECKING:
 
         async def list_sources(self, *, scope: str | None = None) -> list[Source]: ...
+
+        async def digest(self, **kwargs) -> Digest: ...
+
+    async def filtered_digest(
+        self, *, filters: Filters = NO_FILTERS, scope: str | None = None, **options
+    ) -> Digest:
+        """:meth:`digest` with filters, once the sources they name are known to exist."""
+        await self.check_filters(filters, scope=scope, warn=False)
+        return await self.digest(scope=scope, filters=filters or None, **options)
+
+    async def subscriptions_with_filters(
+        self, scope: str | None = None
+    ) -> list[tuple[Subscription, Filters]]:
+        """The scope's subscriptions, each with its filters (for /subscriptions)."""
+        subs = await self.store.outbox.subscriptions(scope)
+        return [(sub, await self.subscription_filters(sub)) for sub in subs]
 
     # ------------------------------------------------------------------ checks
 
@@ -125,6 +141,13 @@ class FilteringMixin:
             limit=self.config.digest.limit,
             title=title,
         )
+
+    async def preview_with_warnings(
+        self, *, scope: str | None = None, filters: Filters = NO_FILTERS, **settings
+    ) -> tuple[Preview, list[str]]:
+        """:meth:`preview_subscription` and :meth:`check_filters` in one call, for /subscribe."""
+        warnings = await self.check_filters(filters, scope=scope)
+        return await self.preview_subscription(scope=scope, filters=filters, **settings), warnings
 
     # ------------------------------------------------------------------ keeping them
 
