@@ -200,3 +200,10 @@ def test_strict_matching_turns_a_timeout_into_a_sentence() -> None:
     fs = FilterSet(Filters.from_text(include=CATASTROPHIC), strict=True)
     with pytest.raises(PatternTimeout, match=r"took longer than 50 ms.*simpler pattern"):
         fs.representatives([story(1, headline="a" * 40 + "!")])
+
+
+def test_an_edited_story_is_matched_on_its_new_text() -> None:
+    f = FilterSet(Filters.from_text(exclude="crypto"))
+    assert f.representatives([story(77, headline="Chips news")])[0]
+    edited = FilterSet(Filters.from_text(exclude="crypto"))  # the next digest, same story id
+    assert not edited.representatives([story(77, headline="Chips news, now with crypto")])[0]
