@@ -17,6 +17,7 @@ from bot.cli_args import build_parser
 from bot.config import Config, dump_toml, read_config, to_display
 from bot.logs import setup_logging
 from bot.news.errors import ConfigError, NewsError, StoreError
+from bot.news.filters import NOT_SOURCE, Filters, parse_terms
 from bot.news.models import PollReport, Source, Story
 from bot.progress import ProgressLine
 
@@ -136,13 +137,53 @@ async def cmd_digest(service, args) -> int:
                 "could not be reached; `briefbot sources list` shows why)",
                 file=sys.stderr,
             )
-    digest = await service.digest(topics=args.topic, since=args.since, limit=args.limit)
+    filters = filters_from_args(args)
+    from bot.textrender import render_digest_text
+
+    if args.preview:
+        return await _print_preview(service, args, filters)
+    await service.check_filters(filters, warn=False)  # an unknown source is an error
+    digest = await service.digest(
+        topics=args.topic, since=args.since, limit=args.limit, filters=filters
+    )
     if args.json:
         print(json.dumps([story_json(s) for s in digest.stories], indent=2, ensure_ascii=False))
         return EXIT_OK
+    print(render_digest_text(digest, now=service.clock(), color=_color()))
+    if digest.removed:
+        kept_out = ", ".join(f"{stage} {n}" for stage, n in digest.removed)
+        print(f"(kept out by the filters: {kept_out})", file=sys.stderr)
+    return EXIT_OK
+
+
+def filters_from_args(args) -> Filters:
+    """``--include``/``--exclude`` may repeat and each holds terms as typed in Discord."""
+    include = tuple(t for text in args.include for t in parse_terms(text, "include"))
+    exclude = tuple(t for text in args.exclude for t in parse_terms(text, "exclude"))
+    return Filters(
+        include=include,
+        exclude=exclude,
+        sources=(*args.source, *(NOT_SOURCE + s for s in args.skip_source)),
+        min_outlets=args.min_outlets or 0,
+        max_stories=args.max_stories or 0,
+    )
+
+
+async def _print_preview(service, args, filters: Filters) -> int:
+    from bot.news.preview import summary_lines
     from bot.textrender import render_digest_text
 
-    print(render_digest_text(digest, now=service.clock(), color=_color()))
+    warnings = await service.check_filters(filters)
+    preview = await service.preview_subscription(
+        topics=args.topic, schedule=args.schedule, timezone=args.timezone, filters=filters
+    )
+    for line in summary_lines(preview):
+        print(line)
+    for warning in warnings:
+        print(f"Warning: {warning}")
+    if preview.first is not None:
+        print("\nThe first digest it would have posted:\n")
+        print(render_digest_text(preview.first, now=preview.posted[0][0], color=_color()))
     return EXIT_OK
 
 

@@ -42,6 +42,48 @@ def _shard_ids(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """The filters of a subscription, on `briefbot digest` (see bot/news/filters.py)."""
+    g = p.add_argument_group("filters (all optional, combined with AND)")
+    g.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="TERMS",
+        help='only stories that mention one of these: words, "quoted phrases", re:patterns',
+    )
+    g.add_argument(
+        "--exclude", action="append", default=[], metavar="TERMS", help="never these terms"
+    )
+    g.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="S",
+        help="only this source, by name or id (repeatable)",
+    )
+    g.add_argument(
+        "--skip-source", action="append", default=[], metavar="S", help="never this source"
+    )
+    g.add_argument(
+        "--min-outlets", type=_positive, metavar="N", help="only stories N or more outlets covered"
+    )
+    g.add_argument(
+        "--max-stories", type=_positive, metavar="N", help="at most N lead stories, rest listed"
+    )
+    g.add_argument(
+        "--preview",
+        action="store_true",
+        help="show what a subscription with these options would have posted in the last 7 days",
+    )
+    g.add_argument(
+        "--schedule",
+        default="daily 08:00",
+        help="the schedule --preview replays (default: daily 08:00)",
+    )
+    g.add_argument("--timezone", default="UTC", help="the schedule's time zone (default: UTC)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot",
@@ -96,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-poll", action="store_true", help="do not poll stale sources first")
+    add_filter_options(p)
 
     p = sub.add_parser("search", help="full-text search of stored stories")
     p.add_argument("query", nargs="+")
