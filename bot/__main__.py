@@ -255,6 +255,10 @@ async def cmd_sources(service, args) -> int:
             f"Added source {s.id}: {s.name} <{s.url}>"
             f" ({s.story_count} stories stored, {announced})."
         )
+        for _name, error in added.report.failures:
+            print(f"Its first read failed ({error}); it will be retried.")
+        for _name, warning in added.report.warnings:
+            print(f"Note: {warning}")
         return EXIT_OK
     if args.action == "list":
         sources = await service.list_sources()

@@ -91,6 +91,9 @@ class FetchConfig:
     timeout_s: float = 20.0
     connect_timeout_s: float = 10.0
     max_bytes: int = 10 * 1024 * 1024
+    #: new stories taken from one source in one poll, newest first (a feed that renews
+    #: every guid on every fetch must not flood a channel); the rest wait for later polls
+    max_new_per_poll: int = 50
     concurrency: int = 16
     per_host_concurrency: int = 2
     user_agent: str = ""  # empty: "briefbot/<version> (+project URL)"

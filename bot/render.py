@@ -59,6 +59,9 @@ _ESCAPE = re.compile(_URL + _MARKDOWN, re.IGNORECASE | re.MULTILINE)
 _ESCAPE_ALL = re.compile(r"(?P<char2>(?:(?<=http)|(?<=https)):(?=//))|" + _MARKDOWN, re.I | re.M)
 _MENTION_OPEN = re.compile(r"<(?=[@#/])")
 _EVERYONE = re.compile(r"@(everyone|here)", re.IGNORECASE)
+#: a server invite in feed text would show a join button under the digest: a zero-width
+#: space after "discord" keeps it readable but neither linked nor expanded
+_INVITE = re.compile(r"(discord(?:app)?)(\.(?:gg|io|me|li)/|\.com/invite/)", re.IGNORECASE)
 
 
 def _escape_one(match: re.Match[str]) -> str:
@@ -79,13 +82,15 @@ def escape(text: str, *, keep_urls: bool = True) -> str:
     Every markdown character gets a backslash (Discord hides it); a line that
     starts like a quote, header, list or subtext gets its marker escaped;
     ``@everyone``/``@here`` and ``<@id>``, ``<@&id>``, ``<#id>``, ``</cmd:id>``
-    get a zero-width space so Discord no longer reads them as mentions.
+    get a zero-width space so Discord no longer reads them as mentions, and server
+    invites (``discord.gg/...``) one after "discord" so they are neither linked nor shown.
     ``keep_urls=False`` escapes inside URLs too, and stops them being autolinked:
     for headlines, whose only link may be the story's own.
     """
     text = (_ESCAPE if keep_urls else _ESCAPE_ALL).sub(_escape_one, text)
     text = discord.utils.escape_mentions(text)
     text = _EVERYONE.sub("@\u200b\\1", text)
+    text = _INVITE.sub("\\1\u200b\\2", text)
     return _MENTION_OPEN.sub("<\u200b", text)
 
 

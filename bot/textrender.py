@@ -28,6 +28,9 @@ _BIDI = dict.fromkeys(
     map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
 _WS = re.compile(r"\s+")
+#: combining marks kept on one character: scripts need two or three, "zalgo" text stacks
+#: hundreds, which Discord draws over the lines around it
+MAX_MARKS = 3
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 #: a host name or IP literal, optionally with userinfo and port: nothing markdown could hijack
 _NETLOC = re.compile(
@@ -44,10 +47,20 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     out = []
+    marks = 0
     for ch in text.translate(_BIDI):
         if ch.isspace():
             out.append(" ")
-        elif unicodedata.category(ch) != "Cc":
+            marks = 0
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Mn", "Me"):
+            marks += 1
+            if marks > MAX_MARKS:
+                continue
+        else:
+            marks = 0
+        if category != "Cc":
             out.append(ch)
     return _WS.sub(" ", "".join(out)).strip()
 

@@ -56,6 +56,8 @@ class SourcesCog(
             f"Added **{escape(s.name)}** (`#{s.id}`) <{s.url}>: {added.report.new_stories} stories"
             f" read, none announced as new. Checked every {format_duration(s.interval)}."
         )
+        for _name, error in added.report.failures:
+            text += f"\nIts first read failed ({escape(error)}); it will be retried."
         if added.note:
             text = escape(added.note) + "\n" + text
         await say(interaction, text, ephemeral=True)

@@ -109,10 +109,17 @@ _FURNITURE: Final = re.compile(
 _PARA: Final = "\x00"  # paragraph marker while walking; never in input (removed first)
 _LINE: Final = "\x01"  # line break (<br>) marker
 
-_INVISIBLE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
+#: bidirectional controls are here too: an override reorders what readers see ("Trojan source")
+_INVISIBLE: Final = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 #: the ASCII characters of _INVISIBLE, and the others
 _INVISIBLE_BYTES: Final = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-_INVISIBLE_WIDE: Final = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+_INVISIBLE_WIDE: Final = (
+    *("\u00ad", "\u061c", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060"),
+    *("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068"),
+    *("\u2069", "\ufeff"),
+)
 #: what ``str.split()`` and ``str.splitlines()`` treat as whitespace and line breaks,
 #: besides " " and "\n" (checked against ``str.isspace`` in the tests)
 _ASCII_SPACES: Final = ("\t", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")

@@ -23,11 +23,18 @@ _FEED_TYPES = (
     "application/xml",
 )
 _COMMENTS = re.compile(r"\bcomments?\b", re.IGNORECASE)
-#: the first markup of a document after the byte-order mark, XML declaration and comments
-_PROLOGUE = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+#: the first markup of a document after the byte-order mark, XML declaration, comments
+#: and a DOCTYPE that is not HTML's (an RSS 0.91 or RDF one, with its internal subset)
+_PROLOGUE = re.compile(
+    r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype\s+(?!html\b)[^\[>]*(?:\[.*?\])?\s*>)*",
+    re.DOTALL | re.IGNORECASE,
+)
 _HTML_STARTS = ("<!doctype html", "<html", "<head", "<body", "<meta", "<title", "<script")
-_FEED_STARTS = ("<rss", "<feed", "<rdf:rdf", "<rdf", "<channel", "<!doctype rss", "{")
+#: a feed's root, also with a namespace prefix (``<a:feed xmlns:a="...Atom">``)
+_FEED_START = re.compile(r"<(?:[\w.-]+:)?(?:rss|feed|rdf|channel)\b|<!doctype rss|\{")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: how much of a document is looked at: a generator's comment can run to kilobytes
+_HEAD_BYTES = 64 * 1024
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
@@ -36,18 +43,31 @@ def looks_like_html(body: bytes, content_type: str | None) -> bool:
     The markup decides; the Content-Type only settles documents that start with neither
     (servers often label feeds ``text/html``, so the header alone proves nothing).
     """
+    says = markup_says_html(body)
+    if says is not None:
+        return says
+    return is_html_type(content_type)
+
+
+def markup_says_html(body: bytes) -> bool | None:
+    """True for HTML's first markup, False for a feed's, None when it says neither."""
     head = _first_markup(body)
     if head.startswith(_HTML_STARTS):
         return True
-    if head.startswith(_FEED_STARTS):
+    if _FEED_START.match(head):
         return False
+    return None
+
+
+def is_html_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names a web page (which proves little: see looks_like_html)."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     return media_type in _HTML_TYPES
 
 
 def _first_markup(body: bytes) -> str:
     """The document's first element or declaration, lower-cased (a short prefix)."""
-    chunk = body[:4096]
+    chunk = body[:_HEAD_BYTES]
     if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = chunk.decode("utf-16", errors="replace")
     else:

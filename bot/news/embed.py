@@ -92,10 +92,16 @@ class Embedder:
                 if w not in cache:
                     missing[w] = None
         if missing:
-            self._remember(list(missing))
-            cache = self._ids
-        for ws in words:
-            per_text.append(b"".join([cache[w] for w in ws]))
+            fresh = self._remember(list(missing))
+            # A full cache is emptied by _remember, so words of this call that were
+            # cached before may be gone from self._ids: look them up in the old dict
+            # (a KeyError here once failed whole feeds with an error such as "' Red'").
+            old = cache
+            for ws in words:
+                per_text.append(b"".join([fresh[w] if w in fresh else old[w] for w in ws]))
+        else:
+            for ws in words:
+                per_text.append(b"".join([cache[w] for w in ws]))
         counts = np.fromiter((len(b) // 2 for b in per_text), dtype=np.int64, count=len(texts))
         starts = np.zeros(len(texts), dtype=np.int64)
         np.cumsum(counts[:-1], out=starts[1:])
@@ -107,7 +113,8 @@ class Embedder:
         with self._ids_lock:
             self._ids = {}
 
-    def _remember(self, words: list[str]) -> None:
+    def _remember(self, words: list[str]) -> dict[str, bytes]:
+        """Encode and cache ``words``; returns their ids (the cache may drop older words)."""
         fresh = {w: self._encode_alone(w) for w in words if not w.strip(" ")}
         joined = [w for w in words if w.strip(" ")]
         if joined:
@@ -127,6 +134,7 @@ class Embedder:
                 cache = {}  # a new dict: a reader holding the old one is not disturbed
             cache.update(fresh)
             self._ids = cache
+        return fresh
 
     def _encode_alone(self, spaces: str) -> bytes:
         # A run of spaces at the end of a text. Alone, one space would encode to

@@ -55,6 +55,8 @@ class FetchSettings:
     timeout_s: float = 20.0  # per HTTP request, connect to last byte: stops drip-feeders
     connect_timeout_s: float = 10.0
     max_bytes: int = 10 * 1024 * 1024  # after decompression, enforced while reading
+    #: new stories taken from one source per poll (applied by the poller, see config)
+    max_new_per_poll: int = 50
     concurrency: int = 16
     per_host_concurrency: int = 2
     user_agent: str = USER_AGENT
@@ -87,6 +89,11 @@ class Fetcher:
         self._policy = AddressPolicy.of(settings.allow_private_networks, settings.allowed_hosts)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
+
+    @property
+    def settings(self) -> FetchSettings:
+        """The limits this fetcher was built with (the poller reads max_new_per_poll)."""
+        return self._settings
 
     @staticmethod
     def make_session(

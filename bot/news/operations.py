@@ -68,7 +68,12 @@ class OperationsMixin:
             sources_ok=sum(1 for s in sources if s.status == "ok"),
             sources_failing=tuple(s for s in sources if s.status == "failing"),
             sources_total=len(sources),
-            stories=sum(s.story_count for s in sources),
+            # a story several sources brought counts once for the operator
+            stories=(
+                await self.store.stories.count()
+                if scope is None
+                else sum(s.story_count for s in sources)
+            ),
             last_poll=max(polled) if polled else None,
             subscriptions=tuple(upcoming),
         )

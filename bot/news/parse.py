@@ -8,7 +8,9 @@ including whatever the fast path declines, through feedparser, the reference.
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,7 @@ from typing import Any
 
 import feedparser
 
-from bot.news.discover import find_feed_links, looks_like_html
+from bot.news.discover import find_feed_links, is_html_type, markup_says_html
 from bot.news.errors import NotAFeedError, ParseError
 from bot.news.models import ParsedFeed
 from bot.news.parse_entry import RawEntry, normalise, plain_text
@@ -49,10 +51,18 @@ def parse_feed(
         raise ParseError("The feed is empty: the server sent no content.")
     if is_json_document(body, content_type):
         return parse_json_feed(body, url=url, fetched_at=fetched_at)
-    if looks_like_html(body, content_type):
+    markup = markup_says_html(body)
+    if markup:
         raise NotAFeedError(_web_page_message(body, url))
     # relative links resolve against xml:base, else the Content-Location, else the feed URL
     base = canonical_url(headers.get("content-location", ""), url) or url
+    if markup is None and is_html_type(content_type):
+        # Only the header says "web page", and servers label feeds text/html: let the
+        # reader decide (a feed with an unusual start was once refused as a web page)
+        try:
+            return parse_with_feedparser(body, url=base, headers=headers, fetched_at=fetched_at)
+        except ParseError:
+            raise NotAFeedError(_web_page_message(body, url)) from None
     if fast:
         parsed = parse_fast(body, url=base, headers=headers, fetched_at=fetched_at)
         if parsed is not None:
@@ -82,7 +92,7 @@ def parse_with_feedparser(
             raise ParseError(f"The feed could not be read ({exc}).") from exc
 
     problem = result.get("bozo_exception") if result.get("bozo") else None
-    if isinstance(problem, _HARMLESS):
+    if isinstance(problem, _HARMLESS) or _read_as_declared(problem, body, result.get("encoding")):
         problem = None
     entries = result.get("entries") or []
     if not entries:
@@ -176,6 +186,25 @@ def _describe(problem: BaseException) -> str:
         except Exception:
             pass
     return str(problem).strip().rstrip(".") or type(problem).__name__
+
+
+_XML_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)")
+
+
+def _read_as_declared(problem: object, body: bytes, encoding: str | None) -> bool:
+    """An "override" that read the document in the encoding it declares: the server's
+    Content-Type named none (text/xml means US-ASCII by the letter of RFC 3023) or
+    another; the text is right, so there is nothing to warn about on every poll."""
+    if not isinstance(problem, feedparser.CharacterEncodingOverride) or not encoding:
+        return False
+    declared = _XML_ENCODING.match(body)
+    if declared is None:
+        return False
+    try:
+        name = declared.group(1).decode("ascii")
+        return codecs.lookup(name).name == codecs.lookup(encoding).name
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 def _warning(problem: BaseException, encoding: str | None) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from xml.parsers import expat
 
 import fastfeedparser
+from feedparser.urls import make_safe_absolute_uri
 
 from bot.news.models import ParsedFeed
 from bot.news.parse_entry import RawEntry, normalise, plain_text, utc
@@ -83,7 +84,7 @@ def parse_fast(
         return None
     repair = _repairer(body)
     raws = [_raw_entry(item, url, census, kind, repair) for item in items]
-    if not _plausible(raws, body, census):
+    if not _plausible(raws, body, census) or not _guids_as_feedparser(raws, body, kind, url):
         return None
     feed = parsed.get("feed") or {}
     ttl = _TTL.search(body, 0, census.first_item)
@@ -196,6 +197,27 @@ def _plausible(raws: list[RawEntry], body: bytes, census: _Census) -> bool:
                 dated = _DATE_TAG.search(body, census.first_item) is not None
             if dated:
                 return False
+    return True
+
+
+_NOT_PERMALINK = re.compile(rb"""<guid\s[^>]*isPermaLink\s*=\s*["']false["']""")
+
+
+def _guids_as_feedparser(raws: list[RawEntry], body: bytes, kind: str, url: str) -> bool:
+    """Give relative guids feedparser's reading, else decline (False).
+
+    feedparser resolves an Atom id, and an RSS guid not marked ``isPermaLink="false"``,
+    against the document's URL ("9f86d0" is "https://host/path/9f86d0"). The key of a
+    story is its guid, so the two readers must agree: a feed read by one path on one
+    poll and by the other on the next would otherwise bring every story again."""
+    relative = [raw for raw in raws if raw.guid and ":" not in raw.guid]
+    if not relative:
+        return True
+    if kind == "rss":
+        # resolved unless the item says isPermaLink="false": decline when not all do
+        return len(_NOT_PERMALINK.findall(body)) == len(raws)
+    for raw in relative:
+        raw.guid = make_safe_absolute_uri(url, raw.guid) or raw.guid
     return True
 
 

@@ -162,7 +162,13 @@ class Poller:
             retry_after=getattr(exc, "retry_after", None),
             cap=self.cap,
         )
-        message = str(exc) or exc.__class__.__name__
+        if isinstance(exc, NewsError):
+            message = str(exc) or exc.__class__.__name__
+        else:  # a bug's text is no sentence for an admin (a KeyError says only ' Red')
+            message = (
+                f"an unexpected error ({exc.__class__.__name__}) stopped reading this feed;"
+                " it was logged, and the source will be retried"
+            )
         return SourceOutcome(source, False, when, error=message)
 
     def _next(self, source: Source, now: datetime, *, result: FetchResult, ttl=None) -> datetime:
@@ -192,6 +198,22 @@ class Poller:
             for c in candidates
             if c.key not in known or (known[c.key][0] is not None and known[c.key][1] != c.hash)
         ]
+        fresh = [c for c in work if c.key not in known]
+        cap = self.fetcher.settings.max_new_per_poll
+        warning = parsed.warning
+        over: set[int] = set()  # beyond the cap: the oldest (then last listed) new ones
+        if len(fresh) > cap:
+            order = sorted(range(len(fresh)), key=lambda i: (fresh[i].entry.published, -i))
+            over = {id(fresh[i]) for i in order[: len(fresh) - cap]}
+            if source.last_success is not None:  # deferred: a later poll takes them
+                work = [c for c in work if id(c) not in over]
+            held = f"{len(fresh)} new stories at once; " + (
+                f"the newest {cap} were taken, the rest wait for later polls"
+                if source.last_success is not None  # a first poll's backlog is never announced
+                else f"the newest {cap} were summarised, the rest stored without a summary"
+            )
+            held += " (fetch.max_new_per_poll)"
+            warning = f"{warning} {held}." if warning else f"The feed brought {held}."
         if source.last_success is None:
             # first poll: the backlog is stored but never announced, except `backfill` newest
             newest = sorted(work, key=lambda c: c.entry.published, reverse=True)
@@ -200,7 +222,8 @@ class Poller:
                 cand.backlog = id(cand) not in keep
         texts = await self._full_texts(source, work) if source.full_text else None
         if work:
-            await self._run_cpu(self.enricher.enrich, work, texts=texts)
+            enrich = [c for c in work if id(c) not in over] if over else work
+            await self._run_cpu(self.enricher.enrich, enrich, texts=texts)
             if self.llm is not None:
                 await self._llm_condense(work)
         return SourceOutcome(
@@ -210,7 +233,7 @@ class Poller:
             result=result,
             key_mode=key_mode if key_mode != source.key_mode else None,
             candidates=work,
-            warning=parsed.warning,
+            warning=warning,
         )
 
     async def _llm_condense(self, work: Sequence[Candidate]) -> None:

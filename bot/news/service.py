@@ -61,6 +61,7 @@ def fetch_settings(config: Config) -> FetchSettings:
         user_agent=f.user_agent or USER_AGENT,
         allow_private_networks=f.allow_private_networks,
         allowed_hosts=tuple(h.lower() for h in f.allowed_hosts),
+        max_new_per_poll=f.max_new_per_poll,
     )
 
 

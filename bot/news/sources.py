@@ -90,7 +90,15 @@ class SourcesMixin:
             totals = new_totals()
             await self.poller.write([outcome], totals)
             await self.cluster(totals["new"])
-            report = PollReport(ok=1, new_stories=len(totals["new"]))
+            # a first read that failed after the feed parsed (enrichment, storage) is said,
+            # not reported as "ok, 0 stories": the source stays and is retried
+            report = PollReport(
+                ok=int(outcome.ok),
+                failed=int(not outcome.ok),
+                new_stories=len(totals["new"]),
+                failures=tuple(totals["failures"]),
+                warnings=tuple(totals["warnings"]),
+            )
             source = await self.store.sources.get(source.id) or source
         return AddedSource(source, note, report)
 

@@ -59,6 +59,10 @@ def test_page_without_feeds() -> None:
         (b'{"version": "https://jsonfeed.org/version/1.1"}', "text/html", False),
         (b"Just some text", "text/html; charset=utf-8", True),
         (b"Just some text", "text/plain", False),
+        # a feed root with a prefix, after a non-HTML DOCTYPE, after a long comment
+        (b"<a:feed xmlns:a='http://www.w3.org/2005/Atom'>", "text/html", False),
+        (b'<!DOCTYPE rdf:RDF [<!ENTITY nbsp "&#160;">]><rdf:RDF>', "text/html", False),
+        (b"<!--" + b"x" * 5000 + b"--><rss version='2.0'>", "text/html", False),
     ],
 )
 def test_looks_like_html(body: bytes, content_type: str | None, expected: bool) -> None:

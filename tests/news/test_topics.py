@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.news import embed
@@ -275,3 +276,21 @@ def test_embedder_loads_without_importing_wordllama() -> None:
 def test_a_story_without_words_gets_no_topic() -> None:
     tagger = Tagger(DEFAULT_TOPICS)
     assert tagger.tag_many([("", ""), (".", ""), ("", "…")]) == [(), (), ()]
+
+
+def test_a_full_word_cache_keeps_the_words_a_text_needs(monkeypatch) -> None:
+    """When the token cache fills mid-call, words cached before must still be found.
+
+    It once raised KeyError(' Red') here, and the poll reported that stray word as the
+    feed's error (four real feeds failed so)."""
+    from bot.news import embed
+
+    embedder = embed.load_embedder()
+    assert embedder is not None
+    embedder.forget_words()
+    monkeypatch.setattr(embed, "CACHE_WORDS", 50)
+    before = embedder.embed(["Red fox by the river"])
+    many = " ".join(f"word{i}" for i in range(60))
+    rows = embedder.embed([many + " Red fox by the river", "Red fox by the river"])
+    assert rows.shape == (2, embedder.dim)
+    assert np.allclose(rows[1], before[0])

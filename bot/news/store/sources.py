@@ -59,8 +59,8 @@ class SourceTable:
 
     async def get(self, source_id: int) -> Source | None:
         row = await self._db.fetchone(
-            f"SELECT {self._columns}, (SELECT count(*) FROM stories WHERE source_id = s.id) AS n"
-            " FROM sources s WHERE s.id = ?",
+            f"SELECT {self._columns}, (SELECT count(DISTINCT story_id) FROM story_keys"
+            " WHERE source_id = s.id AND story_id IS NOT NULL) AS n FROM sources s WHERE s.id = ?",
             (source_id,),
         )
         return _source(row, row["n"]) if row else None
@@ -80,8 +80,10 @@ class SourceTable:
             args = scopes
         counts: dict[int, int] = {}
         if with_counts:
+            # a story another source brought first counts for this one too (it is an outlet)
             rows = await self._db.fetch(
-                "SELECT source_id, count(*) FROM stories GROUP BY source_id"
+                "SELECT source_id, count(DISTINCT story_id) FROM story_keys"
+                " WHERE story_id IS NOT NULL GROUP BY source_id"
             )
             counts = {r[0]: r[1] for r in rows}
         rows = await self._db.fetch(
