@@ -292,6 +292,12 @@ async def cmd_migrate_to(config: Config, url: str) -> int:
     for t in report.tables:
         mark = "" if t.equal else "  <- differs"
         print(f"{t.table:<{width}}  {t.source:>9}  {t.target:>10}{mark}")
+    if report.changed:
+        _err(
+            f"{report.source} changed during the copy ({', '.join(report.changed)}): stop"
+            " whatever still writes to it, empty the PostgreSQL database and run migrate-to again"
+        )
+        return EXIT_ERROR
     if report.mismatched:
         _err(
             f"row counts differ in {', '.join(report.mismatched)}: do not switch to {report.target}"

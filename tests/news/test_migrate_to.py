@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -95,6 +96,7 @@ async def test_every_table_arrives_with_the_same_counts(filled, pg_url) -> None:
     assert report.mismatched == []
     assert {t.table: t.target for t in report.tables} == filled.counts
     assert seen[-1][1:] == (sum(filled.counts.values()),) * 2  # the bar ends full
+    assert report.changed == ()
     target = await Store.open(pg_url)
     try:
         assert await _counts(target) == filled.counts
@@ -232,3 +234,16 @@ async def test_the_copy_knows_every_table_and_copies_parents_first(pg_url) -> No
     assert sorted(TABLES) == sorted(r[0] for r in names)
     for child, parent in links:
         assert TABLES.index(parent) < TABLES.index(child), (child, parent)
+
+
+async def test_a_bot_still_writing_during_the_copy_is_noticed(filled, pg_url) -> None:
+    def write_meanwhile(table: str, done: int, total: int) -> None:
+        if table == "stories":  # another process writes while we copy
+            other = sqlite3.connect(filled.path)
+            with other:
+                other.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('heartbeat', '1')")
+            other.close()
+
+    report = await migrate_to(filled.path, pg_url, progress=write_meanwhile)
+    assert report.changed == ("meta",)
+    assert report.mismatched == []  # the copy itself is one consistent snapshot

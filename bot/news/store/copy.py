@@ -70,6 +70,9 @@ class CopyReport:
     target: str  # the URL without its password
     tables: tuple[TableCount, ...]
     seconds: float
+    #: tables whose SQLite row count moved while we copied: something still writes to the
+    #: file, and what it wrote after the snapshot is not in PostgreSQL
+    changed: tuple[str, ...] = ()
 
     @property
     def mismatched(self) -> list[str]:
@@ -163,10 +166,13 @@ async def copy_store(
                 await _reset_sequences(conn)
         finally:
             await src.raw.execute("ROLLBACK")
+    changed = tuple(
+        [t for t in TABLES if await src.fetchval(f"SELECT count(*) FROM {t}") != counts[t]]
+    )
     tables = []
     for t in TABLES:
         tables.append(TableCount(t, counts[t], await dst.fetchval(f"SELECT count(*) FROM {t}")))
-    return CopyReport(src.where, dst.where, tuple(tables), time.monotonic() - started)
+    return CopyReport(src.where, dst.where, tuple(tables), time.monotonic() - started, changed)
 
 
 async def _columns(conn, table: str) -> list[tuple[str, str]]:
