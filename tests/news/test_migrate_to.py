@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -247,3 +249,12 @@ async def test_a_bot_still_writing_during_the_copy_is_noticed(filled, pg_url) ->
     report = await migrate_to(filled.path, pg_url, progress=write_meanwhile)
     assert report.changed == ("meta",)
     assert report.mismatched == []  # the copy itself is one consistent snapshot
+
+
+def test_the_copy_is_core_and_imports_nothing_of_discord() -> None:
+    root = Path(__file__).resolve().parents[2]
+    code = "import sys, bot.news.store.copy; print('discord' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "False"
