@@ -182,11 +182,18 @@ class Jobs:
         """Is this subscription this process's to run (its guild is on our shards)?"""
         return self.shards.owns_scope(sub.scope)
 
-    async def run_subscription(self, sub_id: int) -> bool:
+    async def scheduled_run(self, sub_id: int) -> bool:
+        """The scheduler's job: a run named by its minute, so that two processes that both
+        schedule the subscription (a shard handed over, a misconfiguration) post it once."""
+        now = self.service.clock().replace(second=0, microsecond=0)
+        return await self.run_subscription(sub_id, run_key=f"{sub_id}:{int(now.timestamp())}")
+
+    async def run_subscription(self, sub_id: int, *, run_key: str | None = None) -> bool:
         """Post what the subscription's target has not had; True when something was posted.
 
         A digest still pending for the target (Discord was down) goes first; while it stays
         pending no new digest is built, as it would repeat the pending one's stories.
+        ``run_key`` names a scheduled run: one already enqueued is not enqueued again.
         """
         self._track_current()
         sub = await self._subscription(sub_id)
@@ -196,25 +203,11 @@ class Jobs:
             log.warning("subscription %s: an earlier digest is still pending; skipping", sub.id)
             return False
         digest = await self.service.subscription_digest(sub)
-        posted = await self.deliverer.post_digest(sub, digest, run_key=self.run_key(sub))
+        posted = await self.deliverer.post_digest(sub, digest, run_key=run_key)
         if posted is False:
             return False  # pending or refused; last_run stays, so the next run looks back as far
         await self.service.mark_run(sub.id)
         return posted is True
-
-    def run_key(self, sub: Subscription) -> str | None:
-        """A scheduled run's name (subscription and due time): two processes that run it
-        enqueue it once. Instant subscriptions have none (their target's ledger decides)."""
-        if _instant(sub):
-            return None
-        now = self.service.clock()
-        try:
-            due = parse_schedule(sub.schedule, sub.timezone).next_run(sub.last_run or sub.created)
-        except NewsError:
-            due = None
-        if due is None or due > now:
-            due = now.replace(second=0, microsecond=0)
-        return f"{sub.id}:{int(due.timestamp())}"
 
     async def catch_up(self) -> None:
         """Resend what a previous run left pending; send digests missed while the bot was down."""
@@ -222,7 +215,9 @@ class Jobs:
             await self.deliverer.resend_pending()
             for sub in await self.missed_subscriptions():
                 log.info("subscription %s missed its digest while the bot was down", sub.id)
-                await self.run_subscription(sub.id)
+                due = parse_schedule(sub.schedule, sub.timezone).next_run(sub.last_run)
+                key = f"{sub.id}:{int(due.timestamp())}" if due is not None else None
+                await self.run_subscription(sub.id, run_key=key)
         except Exception:
             log.exception("catching up after start failed")
 
@@ -270,7 +265,7 @@ class Jobs:
             log.error("subscription %s has a schedule that no longer works: %s", sub.id, exc)
             return
         self.scheduler.add_job(
-            self.run_subscription,
+            self.scheduled_run,
             trigger,
             args=[sub.id],
             id=job_id(sub.id),

@@ -4,10 +4,9 @@ A mixin of :class:`bot.news.service.NewsService` (it uses the service's store, c
 config, topics and sources). Checks and previews read stored stories through the story
 store's ``recent`` and do the rest in Python, off the event loop.
 
-Where a subscription's filters are kept: until the subscriptions table has its ``filters``
-column, they are a JSON text in ``meta`` under ``subscription_filters:<id>``, read and
-written only by :meth:`subscription_filters` and :meth:`_save_filters` below. Moving to
-the column changes those two methods and nothing else.
+A subscription's filters are kept as ``Filters.to_json()`` text in the subscriptions
+table's ``filters`` column, read and written only by :meth:`subscription_filters` and
+:meth:`_save_filters` below.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ CHECK_WINDOW = timedelta(days=30)
 PREVIEW_WINDOW = timedelta(days=7)
 #: stories read for a check or a preview (a month of a busy server)
 READ_LIMIT = 20_000
-_KEY = "subscription_filters:{}"
 
 
 class FilteringMixin:
@@ -153,11 +151,11 @@ class FilteringMixin:
 
     async def subscription_filters(self, sub: Subscription) -> Filters:
         """The subscription's filters (none when it has never had any)."""
-        return Filters.from_json(await self.store.outbox.get_meta(_KEY.format(sub.id)))
+        return Filters.from_json(await self.store.outbox.get_filters(sub.id))
 
     async def _save_filters(self, sub_id: int, filters: Filters) -> None:
         # written on every subscribe, so a reused subscription id never inherits old filters
-        await self.store.outbox.set_meta(_KEY.format(sub_id), filters.to_json())
+        await self.store.outbox.set_filters(sub_id, filters.to_json())
 
     async def set_subscription_filters(
         self, scope: str, sub_id: int, filters: Filters, *, force: bool = False

@@ -206,7 +206,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # a while; a vanished one's claims run out); one row per story URL, so that two workers
     # storing the same link at once end with one story (the database decides who won); stories
     # wait with clustered = 0 until the one clustering process has placed them; a scheduled
-    # digest has a run key, so two processes scheduling it enqueue it once
+    # digest has a run key, so two processes scheduling it enqueue it once; subscriptions
+    # keep their filters
     """
     ALTER TABLE sources ADD COLUMN lease_owner TEXT;
     ALTER TABLE sources ADD COLUMN lease_until INTEGER;
@@ -227,6 +228,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
     ALTER TABLE deliveries ADD COLUMN run_key TEXT;
     CREATE UNIQUE INDEX deliveries_run ON deliveries(run_key) WHERE run_key IS NOT NULL;
+
+    -- a subscription's filters (bot/news/filters.py), as Filters.to_json() text
+    ALTER TABLE subscriptions ADD COLUMN filters TEXT NOT NULL DEFAULT '{}';
     """,
 )
 

@@ -145,6 +145,14 @@ class Outbox:
             "UPDATE subscriptions SET paused_reason = ? WHERE id = ?", (reason, sub_id)
         )
 
+    async def get_filters(self, sub_id: int) -> str | None:
+        """A subscription's filters as stored (``Filters.to_json()`` text)."""
+        return await self._db.fetchval("SELECT filters FROM subscriptions WHERE id = ?", (sub_id,))
+
+    async def set_filters(self, sub_id: int, text: str) -> None:
+        """Only the filters change: what the target had (``posted``) and ``last_run`` stay."""
+        await self._db.execute("UPDATE subscriptions SET filters = ? WHERE id = ?", (text, sub_id))
+
     async def mark_run(self, sub_id: int, when: datetime) -> None:
         await self._db.execute(
             "UPDATE subscriptions SET last_run = ? WHERE id = ?", (to_ts(when), sub_id)
