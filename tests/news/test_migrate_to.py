@@ -258,3 +258,32 @@ def test_the_copy_is_core_and_imports_nothing_of_discord() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_a_column_missing_from_the_sqlite_file_takes_its_default(filled, pg_url) -> None:
+    # a file written before a column was added to an already-numbered migration
+    other = sqlite3.connect(filled.path)
+    other.execute("ALTER TABLE subscriptions DROP COLUMN filters")
+    other.close()
+    report = await migrate_to(filled.path, pg_url)
+    assert report.mismatched == []
+    target = await Store.open(pg_url)
+    try:
+        assert await target.db.fetchval("SELECT filters FROM subscriptions") == "{}"
+    finally:
+        await target.close()
+
+
+async def test_a_column_postgresql_lacks_stops_the_copy_before_anything_is_lost(
+    filled, pg_url
+) -> None:
+    other = sqlite3.connect(filled.path)
+    other.execute("ALTER TABLE stories ADD COLUMN mood TEXT")
+    other.close()
+    with pytest.raises(StoreError, match=r"stories .* lacks \(mood\)"):
+        await migrate_to(filled.path, pg_url)
+    target = await Store.open(pg_url)
+    try:
+        assert await target.db.fetchval("SELECT count(*) FROM sources") == 0  # rolled back
+    finally:
+        await target.close()

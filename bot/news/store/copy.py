@@ -16,6 +16,7 @@ the title and text, so the search index rebuilds itself as rows arrive.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,37 +134,16 @@ async def copy_store(
             f"{dst.where} is not empty (it holds {', '.join(held)}): migrate into a new,"
             " empty database"
         )
-    import asyncpg
-
     async with src.lock:
         # one read transaction: every table from the same moment, while writers carry on
         await src.raw.execute("BEGIN")
         try:
             counts = {t: await src.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
-            total = sum(counts.values())
-            done = 0
             async with dst.connection() as conn, conn.transaction():
-                for table in TABLES:
-                    columns = await _columns(conn, table)
-                    select = f"SELECT {', '.join(c for c, _ in columns)} FROM {table}"
-                    convert = [_CONVERT.get(kind, _same) for _, kind in columns]
-                    names = [c for c, _ in columns]
-                    if progress:
-                        progress(table, done, total)
-                    async for rows in src.stream(select, chunk=chunk):
-                        records = [
-                            tuple(f(v) for f, v in zip(convert, r, strict=True)) for r in rows
-                        ]
-                        try:
-                            await conn.copy_records_to_table(table, records=records, columns=names)
-                        except (asyncpg.PostgresError, asyncpg.DataError) as exc:
-                            raise StoreError(
-                                f"copying {table} into {dst.where} failed, nothing was kept: {exc}"
-                            ) from None
-                        done += len(rows)
-                        if progress:
-                            progress(table, done, total)
+                await _copy_tables(src, conn, dst.where, counts, progress, chunk)
                 await _reset_sequences(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading {src.where} failed, nothing was copied: {exc}") from None
         finally:
             await src.raw.execute("ROLLBACK")
     changed = tuple(
@@ -175,15 +155,58 @@ async def copy_store(
     return CopyReport(src.where, dst.where, tuple(tables), time.monotonic() - started, changed)
 
 
-async def _columns(conn, table: str) -> list[tuple[str, str]]:
-    """(name, type) of the columns PostgreSQL lets us write: not the generated ``search``."""
+async def _copy_tables(
+    src: SqliteDatabase,
+    conn,
+    where: str,
+    counts: dict[str, int],
+    progress: Progress | None,
+    chunk: int,
+) -> None:
+    """COPY each table's rows in chunks over one PostgreSQL connection (in its transaction)."""
+    import asyncpg
+
+    total, done = sum(counts.values()), 0
+    for table in TABLES:
+        try:
+            columns = await _columns(conn, src, table)
+            names = [c for c, _ in columns]
+            convert = [_CONVERT.get(kind, _same) for _, kind in columns]
+            if progress:
+                progress(table, done, total)
+            async for rows in src.stream(f"SELECT {', '.join(names)} FROM {table}", chunk=chunk):
+                records = [tuple(f(v) for f, v in zip(convert, r, strict=True)) for r in rows]
+                await conn.copy_records_to_table(table, records=records, columns=names)
+                done += len(rows)
+                if progress:
+                    progress(table, done, total)
+        except (asyncpg.PostgresError, asyncpg.DataError, ValueError) as exc:
+            raise StoreError(
+                f"copying {table} into {where} failed, nothing was kept: {exc}"
+            ) from None
+
+
+async def _columns(conn, src: SqliteDatabase, table: str) -> list[tuple[str, str]]:
+    """(name, PostgreSQL type) of the columns to copy: those both sides have.
+
+    PostgreSQL's generated ``search`` is left out (it computes itself). A column only
+    PostgreSQL has takes its default, as an ``ADD COLUMN`` would have given it; a column only
+    the SQLite file has would be lost, so that stops the copy.
+    """
     rows = await conn.fetch(
         "SELECT column_name, data_type FROM information_schema.columns"
         " WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'"
         " ORDER BY ordinal_position",
         table,
     )
-    return [(r["column_name"], r["data_type"]) for r in rows]
+    have = {r["name"] for r in await src.fetch(f"PRAGMA table_info({table})")}
+    lost = have - {r["column_name"] for r in rows}
+    if lost:
+        raise StoreError(
+            f"{table} in {src.where} has columns that PostgreSQL's schema lacks"
+            f" ({', '.join(sorted(lost))}): is this SQLite file from another briefbot version?"
+        )
+    return [(r["column_name"], r["data_type"]) for r in rows if r["column_name"] in have]
 
 
 async def _reset_sequences(conn) -> None:
