@@ -360,6 +360,45 @@ async def cmd_backup(service, args) -> int:
     return EXIT_OK
 
 
+async def cmd_migrate_to(config: Config, url: str) -> int:
+    """Copy the SQLite database into PostgreSQL with a progress bar, then print the counts."""
+    from bot.news.store.copy import migrate_to
+
+    bar = ProgressLine(total=0, label="Copying", stream=sys.stderr)
+
+    def progress(table: str, done: int, total: int) -> None:
+        bar.label = f"Copying {table:<15}"
+        bar.update(done, total)
+
+    try:
+        report = await migrate_to(
+            config.storage.path, url, password=config.storage.password, progress=progress
+        )
+    finally:
+        bar.close()
+    width = max(len(t.table) for t in report.tables)
+    print(f"{'table':<{width}}  {'sqlite':>9}  {'postgresql':>10}")
+    for t in report.tables:
+        mark = "" if t.equal else "  <- differs"
+        print(f"{t.table:<{width}}  {t.source:>9}  {t.target:>10}{mark}")
+    if report.changed:
+        _err(
+            f"{report.source} changed during the copy ({', '.join(report.changed)}): stop"
+            " whatever still writes to it, empty the PostgreSQL database and run migrate-to again"
+        )
+        return EXIT_ERROR
+    if report.mismatched:
+        _err(
+            f"row counts differ in {', '.join(report.mismatched)}: do not switch to {report.target}"
+        )
+        return EXIT_ERROR
+    print(
+        f"Copied {report.rows} rows from {report.source} to {report.target}"
+        f" in {report.seconds:.1f}s. To use it, set [storage] url (or BRIEFBOT_DATABASE_URL)."
+    )
+    return EXIT_OK
+
+
 def cmd_check_config(config: Config) -> int:
     print(f"# effective configuration (from {config.origin}); secrets masked")
     print(dump_toml(to_display(config)), end="")
@@ -448,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check_config(config)
         if args.command == "health":
             return asyncio.run(cmd_health(config))
+        if args.command == "migrate-to":
+            return asyncio.run(cmd_migrate_to(config, args.url))
         if args.command == "run":
             from bot.app import run_bot
 

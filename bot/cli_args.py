@@ -184,5 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="exit 0 if the running bot's heartbeat is fresh")
     p = sub.add_parser("backup", help="a consistent copy of the database, safe while the bot runs")
     p.add_argument("path")
+    p = sub.add_parser(
+        "migrate-to",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description=(
+            "Copy every table of the SQLite database ([storage] path) into the empty"
+            " PostgreSQL database at URL, keeping ids and history, then compare the row counts"
+            " of both sides (exit 1 if any differ). The SQLite file is left as it was. Stop the"
+            " bot first, then set [storage] url (or BRIEFBOT_DATABASE_URL) to URL."
+        ),
+    )
+    p.add_argument(
+        "url",
+        metavar="URL",
+        help="postgresql://user@host:5432/db (password in the URL or $BRIEFBOT_DATABASE_PASSWORD)",
+    )
     sub.add_parser("version", help="print the version")
     return parser
