@@ -463,7 +463,9 @@ SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
 async def _with_service(config: Config, command, args) -> int:
     from bot.news.service import NewsService
 
-    service = await NewsService.open(config)
+    # a worker leaves [[sources]] to the bot (or `briefbot poll`): workers on other machines
+    # may have another config, and syncing it would take the admin's sources away
+    service = await NewsService.open(config, sync=command is not cmd_worker)
     try:
         return await command(service, args)
     finally:

@@ -196,3 +196,62 @@ async def test_a_stopped_worker_gives_back_what_it_holds(tmp_path, pg_url, feed_
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await store.close()
+
+
+async def test_a_worker_rides_out_the_database_going_away_mid_round(
+    tmp_path, pg_url, feed_server, caplog
+) -> None:
+    """The server vanishes while a round is being fetched and stored: the worker says so,
+    retries with backoff, and once it is back every source is polled and nothing doubled."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from bot.config import load_config
+    from bot.news.service import NewsService
+    from bot.news.worker import Worker
+    from tests.tcpproxy import TcpProxy
+
+    feeds = farm(feed_server, 12, delay=0.5)
+    await add_sources(pg_url, feeds)
+    target = urlsplit(pg_url)
+    async with TcpProxy(target.hostname, target.port) as proxy:
+        netloc = f"{target.username}:{target.password}@127.0.0.1:{proxy.port}"
+        via_proxy = urlunsplit((target.scheme, netloc, target.path, "", ""))
+        config = load_config(
+            {
+                "default_sources": False,
+                "storage": {"url": via_proxy},
+                "fetch": {"allowed_hosts": ["127.0.0.1"], "timeout_s": 5.0},
+                "taxonomy": {"embeddings": False},
+            }
+        )
+        service = await NewsService.open(config)
+        worker = Worker(service, lease=timedelta(seconds=2), batch=4, idle=0.2)
+        task = asyncio.create_task(worker.run())
+        store = await Store.open(pg_url)  # the test's own view, not through the proxy
+        try:
+
+            async def claimed() -> bool:
+                n = await store.db.fetchval(
+                    "SELECT count(*) FROM sources WHERE lease_owner IS NOT NULL"
+                )
+                return n > 0
+
+            await until(claimed, limit=20, what="the first claim")
+            proxy.cut()
+            await asyncio.sleep(3)
+            proxy.restore()
+
+            async def all_polled() -> bool:
+                n = await store.db.fetchval(
+                    "SELECT count(*) FROM sources WHERE last_success IS NULL"
+                )
+                return n == 0
+
+            await until(all_polled, limit=60, what="every source after the outage")
+            assert await store.stories.count() == 12 * ITEMS
+            assert "the database is unreachable" in caplog.text
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, 30)
+            await service.close()
+            await store.close()
