@@ -245,3 +245,27 @@ async def test_digest_filters_and_preview(feed_server, config_file) -> None:
         1,
         "briefbot: there is no source 'Reuters' here; use a name or id from /sources list",
     )
+
+
+async def test_story_prints_a_briefing_and_refuses_an_unknown_id(feed_server, config_file) -> None:
+    feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
+    code, _out, err = await run_cli(
+        "sources", "add", feed_server.url("/feed.xml"), config=config_file
+    )
+    assert code == 0, err
+    code, out, err = await run_cli("search", "AI Act", "--json", config=config_file)
+    story = json.loads(out)[0]
+    code, out, err = await run_cli("story", str(story["id"]), config=config_file)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "EU regulators fine chatbot maker under the AI Act"
+    assert lines[1].startswith("The European Commission fined the company on Monday.")
+    assert "Policy Wire" in out
+
+    code, out, err = await run_cli("story", str(story["id"]), "--json", config=config_file)
+    briefing = json.loads(out)
+    assert briefing["outlets"] == ["Policy Wire"] and briefing["sections"] == []
+
+    code, out, err = await run_cli("story", "987654", config=config_file)
+    assert code == 1
+    assert err.startswith("briefbot: there is no story 987654 here") and "Traceback" not in err

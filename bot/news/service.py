@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Config, SourceConfig
+from bot.news.briefings import BriefingsMixin
 from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest
@@ -76,7 +77,9 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
     return taxonomy_from_config(items, extend_default=t.mode == "extend")
 
 
-class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin):
+class NewsService(
+    SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, BriefingsMixin
+):
     """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
 
     def __init__(
