@@ -155,7 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("topics", help="topics with story counts over the last 7 days")
     p.add_argument("--json", action="store_true")
-    sub.add_parser("retag", help="tag every stored story again with the current topics")
+    p = sub.add_parser(
+        "retag",
+        help="tag every stored story again with the current topics,"
+        " or correct one story's topics (--story)",
+    )
+    p.add_argument(
+        "--story", type=_positive, metavar="ID", help="the story to correct (see `stories --json`)"
+    )
+    p.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="T",
+        help="with --story: a topic it has (repeat for more; 'none' for no topic)",
+    )
 
     sources = sub.add_parser("sources", help="add, list, remove, import or export sources")
     ss = sources.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -98,6 +98,7 @@ class Tagger:
         self.weights = weights or Weights()
         self._phrases = PhraseIndex(self.topics)
         embedder: Embedder | None = load_embedder() if embeddings else None
+        self._embedder = embedder if self.topics else None
         self._projection: Projection | None = None
         self._head: _HeadUse | None = None
         if embedder is not None and self.topics:
@@ -119,6 +120,14 @@ class Tagger:
         if self._head is None:
             return ()
         return tuple(self.topics[j].name for j in self._head.columns if j >= 0)
+
+    def vectors(self, items: Sequence[tuple[str, str]]) -> np.ndarray | None:
+        """Unit vectors of what tagging reads of each story (title and lead), for comparing
+        stories with each other; None without embeddings."""
+        if self._embedder is None:
+            return None
+        prepared = [_prepare(t, x) for t, x in items]
+        return self._embedder.embed([f"{t}. {x}" for t, x in prepared])
 
     def tag(self, title: str, text: str) -> tuple[str, ...]:
         return self.tag_many([(title, text)])[0]

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.news.errors import StoreError
+from bot.news.store.corrections import ArticleCache, Correction, CorrectionTable
 from bot.news.store.db import open_database
 from bot.news.store.engine import Conn, Database, PgDatabase, SqliteDatabase
 from bot.news.store.outbox import Delivery, DeliveryPart, Outbox, Subscription
@@ -22,6 +23,7 @@ __all__ = [
     "GLOBAL",
     "Candidate",
     "Conn",
+    "Correction",
     "Delivery",
     "DeliveryPart",
     "IngestOutcome",
@@ -36,6 +38,8 @@ class Store:
         self.sources = SourceTable(db)
         self.stories = StoryTable(db)
         self.outbox = Outbox(db)
+        self.corrections = CorrectionTable(db)
+        self.articles = ArticleCache(db)
 
     @property
     def path(self) -> str:
