@@ -184,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many of the newest stories count as new (default 0: no flood)",
     )
-    p.add_argument("--full-text", action="store_true", help="fetch article pages for their text")
+    p.add_argument(
+        "--full-text",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fetch every item's article page for its text (--no-full-text: never; default:"
+        " only for items whose feed text is a cut teaser)",
+    )
     p = ss.add_parser("list", help="sources with their health")
     p.add_argument("--json", action="store_true")
     p = ss.add_parser("remove", help="remove a source (id, URL or name)")

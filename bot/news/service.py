@@ -107,7 +107,13 @@ class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMi
             # through its own plain session rather than the feed fetcher's private-network guard
             llm = LLMCondenser(llm_session, config.llm, self.topic_names)
         self.poller = Poller(
-            store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock, llm=llm
+            store,
+            fetcher,
+            self.enricher,
+            cap=config.fetch.max_interval,
+            clock=clock,
+            llm=llm,
+            articles=config.fetch.articles,
         )
 
     @classmethod
