@@ -424,7 +424,8 @@ class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMi
         changed = done = last = 0
         while rows := await self.store.stories.for_retag(after_id=last):
             items = [tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in rows]
-            tags = await asyncio.to_thread(self.enricher.retag, items)
+            categories = [json.loads(r["categories"]) for r in rows]
+            tags = await asyncio.to_thread(self.enricher.retag, items, categories)
             # the operator's corrections stand whatever the taxonomy now says
             updates = [(r["id"], fixed.get(r["id"], t)) for r, t in zip(rows, tags, strict=True)]
             async with self.store.transaction() as db:

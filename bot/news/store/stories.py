@@ -567,9 +567,11 @@ class StoryTable:
         return _story(row) if row is not None else None
 
     async def for_retag(self, *, after_id: int, limit: int = 500) -> list[Row]:
-        """The next stories by id, with what tagging reads: headline, lead and points."""
+        """The next stories by id, with what tagging reads: headline, lead, points and the
+        feed's categories."""
         return await self._db.fetch(
-            "SELECT id, headline, lead, points FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, headline, lead, points, categories FROM stories WHERE id > ?"
+            " ORDER BY id LIMIT ?",
             (after_id, limit),
         )
 
