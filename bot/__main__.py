@@ -261,20 +261,29 @@ def _print_stories(service, stories: Sequence[Story], *, as_json: bool, none: st
 
 async def cmd_topics(service, args) -> int:
     counts = await service.topic_counts()
+    fixes = await service.correction_counts()
     if args.json:
-        print(
-            json.dumps(
-                [{"name": t.name, "title": t.title, "stories": n} for t, n in counts], indent=2
-            )
-        )
+        rows = [
+            {"name": t.name, "title": t.title, "stories": n, "corrections": fixes.get(t.name, 0)}
+            for t, n in counts
+        ]
+        print(json.dumps(rows, indent=2))
         return EXIT_OK
     width = max(len(t.name) for t, _ in counts)
     for topic, count in counts:
-        print(f"{topic.name:<{width}}  {count:>5}  {topic.description}")
+        fixed = f"  ({fixes[topic.name]} corrected)" if fixes.get(topic.name) else ""
+        print(f"{topic.name:<{width}}  {count:>5}  {topic.description}{fixed}")
     return EXIT_OK
 
 
 async def cmd_retag(service, args) -> int:
+    if args.story is not None or args.topic:
+        if args.story is None or not args.topic:
+            print("briefbot retag: --story ID needs at least one --topic T", file=sys.stderr)
+            return EXIT_USAGE
+        story = await service.retag_story(args.story, args.topic)
+        print(f"#{story.id} {story.headline}: {', '.join(story.topics) or 'no topic'}")
+        return EXIT_OK
     bar = ProgressLine(total=0, label="Re-tagging", stream=sys.stderr)
     changed = await service.retag(progress=lambda done, total: bar.update(done, total))
     bar.close()

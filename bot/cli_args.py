@@ -161,7 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("topics", help="topics with story counts over the last 7 days")
     p.add_argument("--json", action="store_true")
-    sub.add_parser("retag", help="tag every stored story again with the current topics")
+    p = sub.add_parser(
+        "retag",
+        help="tag every stored story again with the current topics,"
+        " or correct one story's topics (--story)",
+    )
+    p.add_argument(
+        "--story", type=_positive, metavar="ID", help="the story to correct (see `stories --json`)"
+    )
+    p.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="T",
+        help="with --story: a topic it has (repeat for more; 'none' for no topic)",
+    )
 
     sources = sub.add_parser("sources", help="add, list, remove, import or export sources")
     ss = sources.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -176,7 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many of the newest stories count as new (default 0: no flood)",
     )
-    p.add_argument("--full-text", action="store_true", help="fetch article pages for their text")
+    p.add_argument(
+        "--full-text",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fetch every item's article page for its text (--no-full-text: never; default:"
+        " only for items whose feed text is a cut teaser)",
+    )
     p = ss.add_parser("list", help="sources with their health")
     p.add_argument("--json", action="store_true")
     p = ss.add_parser("remove", help="remove a source (id, URL or name)")

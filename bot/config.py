@@ -102,6 +102,8 @@ class FetchConfig:
     default_interval: Duration = Duration(minutes=30)
     #: never poll a source less often than this, whatever the server's hints or backoff say
     max_interval: Duration = Duration(hours=24)
+    #: fetch the article page of an item whose feed text is a cut teaser (bot/news/articles.py)
+    articles: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,9 @@ class SourceConfig:
     interval: Duration | None = None
     #: how many of the newest stories count as new on the first poll (0: none, no flood)
     backfill: int = 0
-    #: fetch each article page and extract its text (slower; for feeds with only a teaser)
-    full_text: bool = False
+    #: true: fetch every item's article page for its text; false: never; unset: only for
+    #: items whose feed text is a cut teaser (with fetch.articles)
+    full_text: bool | None = None
 
 
 @dataclass(frozen=True)

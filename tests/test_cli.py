@@ -269,3 +269,34 @@ async def test_story_prints_a_briefing_and_refuses_an_unknown_id(feed_server, co
     code, out, err = await run_cli("story", "987654", config=config_file)
     assert code == 1
     assert err.startswith("briefbot: there is no story 987654 here") and "Traceback" not in err
+
+
+async def test_retag_story_corrects_its_topics_for_everyone(feed_server, config_file) -> None:
+    feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
+    await run_cli("sources", "add", feed_server.url("/feed.xml"), config=config_file)
+    code, out, err = await run_cli("stories", "--json", "--since", "30d", config=config_file)
+    funding = next(s for s in json.loads(out) if "Startup raises" in s["title"])
+    assert "safety" not in funding["topics"]
+    code, out, err = await run_cli(
+        "retag",
+        "--story",
+        str(funding["id"]),
+        "--topic",
+        "Safety",
+        "--topic",
+        "business",
+        config=config_file,
+    )
+    assert code == 0, err
+    assert out.strip() == f"#{funding['id']} {funding['title']}: safety, business"
+    code, out, err = await run_cli(
+        "stories", "--topic", "safety", "--json", "--since", "30d", config=config_file
+    )
+    assert [s["id"] for s in json.loads(out)] == [funding["id"]]
+    code, out, err = await run_cli("topics", "--json", config=config_file)
+    fixes = {t["name"]: t["corrections"] for t in json.loads(out)}
+    assert fixes["safety"] == 1 and fixes["business"] == 1 and fixes["regulation"] == 0
+    code, out, err = await run_cli(
+        "retag", "--story", "12345", "--topic", "safety", config=config_file
+    )
+    assert code == 1 and "no story #12345" in err and "Traceback" not in err

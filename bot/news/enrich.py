@@ -40,8 +40,14 @@ class Enricher:
             tagging_input(c.condensed.headline, c.condensed.lead, c.condensed.points)
             for c in candidates
         ]
-        for cand, topics in zip(candidates, self.tagger.tag_many(items), strict=True):
+        categories = [c.entry.categories for c in candidates]
+        tags = self.tagger.tag_many(items, categories)
+        for cand, topics in zip(candidates, tags, strict=True):
             cand.topics = tuple(topics)
 
-    def retag(self, rows: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
-        return [tuple(t) for t in self.tagger.tag_many(list(rows))]
+    def retag(
+        self,
+        rows: Sequence[tuple[str, str]],
+        categories: Sequence[Sequence[str]] | None = None,
+    ) -> list[tuple[str, ...]]:
+        return [tuple(t) for t in self.tagger.tag_many(list(rows), categories)]

@@ -76,7 +76,7 @@ class Source:
     name: str
     interval: timedelta
     backfill: int = 0
-    full_text: bool = False
+    full_text: bool | None = None  # True: every item's page; False: none; None: teasers
     etag: str | None = None
     last_modified: str | None = None
     last_polled: datetime | None = None

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.news import policy
+from bot.news import articles, policy
 from bot.news.enrich import Enricher
 from bot.news.errors import FetchError, NewsError, ParseError
 from bot.news.fetch import Fetcher
@@ -64,8 +64,10 @@ class Poller:
         cap: timedelta,
         clock: Callable[[], datetime],
         llm: LLMCondenser | None = None,
+        articles: bool = True,
     ) -> None:
         self.llm = llm
+        self.articles = articles
         # CPU work (parsing, cleaning, condensing, tagging) runs on one worker thread: more
         # threads would not run in parallel under the GIL, and every extra thread contending
         # for it delays the event loop. In-flight sources are bounded so finished results
@@ -220,9 +222,9 @@ class Poller:
             keep = {id(c) for c in newest[: source.backfill]}
             for cand in work:
                 cand.backlog = id(cand) not in keep
-        texts = await self._full_texts(source, work) if source.full_text else None
         if work:
             enrich = [c for c in work if id(c) not in over] if over else work
+            texts = await self._full_texts(source, enrich)
             await self._run_cpu(self.enricher.enrich, enrich, texts=texts)
             if self.llm is not None:
                 await self._llm_condense(work)
@@ -271,25 +273,11 @@ class Poller:
             )
 
     async def _full_texts(self, source: Source, work: Sequence[Candidate]) -> dict[str, str]:
-        """Article pages through the same guarded fetcher, extracted with trafilatura."""
-        from bot.news.fulltext import extract_article
-
-        texts: dict[str, str] = {}
-
-        async def one(cand: Candidate) -> None:
-            if not cand.entry.link:
-                return
-            try:
-                page = await self.fetcher.fetch(cand.entry.link, accept="text/html,*/*;q=0.5")
-            except FetchError as exc:
-                log.info("full text of %s unavailable: %s", cand.entry.link, exc)
-                return
-            text = await asyncio.to_thread(extract_article, page.body, page.url)
-            if text:
-                texts[cand.key] = text
-
-        await asyncio.gather(*(one(c) for c in work[:50]))
-        return texts
+        """Article pages for teasers (or every item: full_text), see bot/news/articles.py."""
+        if not self.articles or source.full_text is False:
+            return {}
+        chosen = await self._run_cpu(articles.wanted, work, every=bool(source.full_text))
+        return await articles.article_texts(self.fetcher, self.store.articles, chosen, self.clock())
 
     # ---------------------------------------------------------------- the one writer
 

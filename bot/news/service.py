@@ -31,6 +31,7 @@ from bot.news.matcher import FilterSet, removed_counts, representatives
 from bot.news.models import Digest, PollReport, Story
 from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
+from bot.news.retagging import RetagMixin
 from bot.news.sources import SourcesMixin, host_name
 from bot.news.store import GLOBAL, Store
 from bot.news.subscriptions import SubscriptionsMixin
@@ -78,7 +79,7 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
 
 
 class NewsService(
-    SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, BriefingsMixin
+    SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, BriefingsMixin, RetagMixin
 ):
     """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
 
@@ -113,7 +114,13 @@ class NewsService(
             # through its own plain session rather than the feed fetcher's private-network guard
             llm = LLMCondenser(llm_session, config.llm, self.topic_names)
         self.poller = Poller(
-            store, fetcher, self.enricher, cap=config.fetch.max_interval, clock=clock, llm=llm
+            store,
+            fetcher,
+            self.enricher,
+            cap=config.fetch.max_interval,
+            clock=clock,
+            llm=llm,
+            articles=config.fetch.articles,
         )
 
     @classmethod
@@ -388,18 +395,29 @@ class NewsService(
         return dataclasses.replace(digest, removed=removed_counts(removed))
 
     async def _select(self, scope, wanted, query, start, exclude, announce_only) -> list[Story]:
+        # a scope with corrections sees other topics than the stored ones: its topic filter
+        # is applied after its corrections, to the window's stories
+        corrected = await self.has_corrections(scope)
+        in_sql = () if corrected else wanted
         if query:
-            return await self.store.stories.search(
-                query, scope=scope, since=start, topics=wanted, limit=200
+            stories = await self.store.stories.search(
+                query, scope=scope, since=start, topics=in_sql, limit=200
             )
-        return await self.store.stories.recent(
-            scope=scope,
-            since=start,
-            topics=wanted,
-            exclude_target=exclude,
-            announce_only=announce_only,
-            limit=2000,
-        )
+        else:
+            stories = await self.store.stories.recent(
+                scope=scope,
+                since=start,
+                topics=in_sql,
+                exclude_target=exclude,
+                announce_only=announce_only,
+                limit=2000,
+            )
+        if not corrected:
+            return stories
+        stories = await self.with_corrections(stories, scope)
+        if wanted:
+            stories = [s for s in stories if set(s.topics) & set(wanted)]
+        return stories
 
     async def topic_counts(
         self, *, scope: str | None = None, since: timedelta = timedelta(days=7)
@@ -414,11 +432,14 @@ class NewsService(
         an unchanged taxonomy changes nothing. Stories are read a page at a time.
         """
         total = await self.store.stories.count()
+        fixed = await self._global_corrections()
         changed = done = last = 0
         while rows := await self.store.stories.for_retag(after_id=last):
             items = [tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in rows]
-            tags = await asyncio.to_thread(self.enricher.retag, items)
-            updates = [(r["id"], t) for r, t in zip(rows, tags, strict=True)]
+            categories = [json.loads(r["categories"]) for r in rows]
+            tags = await asyncio.to_thread(self.enricher.retag, items, categories)
+            # the operator's corrections stand whatever the taxonomy now says
+            updates = [(r["id"], fixed.get(r["id"], t)) for r, t in zip(rows, tags, strict=True)]
             async with self.store.transaction() as db:
                 changed += await self.store.stories.set_topics(db, updates)
             done, last = done + len(rows), rows[-1]["id"]

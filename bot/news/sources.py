@@ -71,7 +71,7 @@ class SourcesMixin:
         name: str | None = None,
         interval: timedelta | None = None,
         backfill: int = 0,
-        full_text: bool = False,
+        full_text: bool | None = None,
     ) -> AddedSource:
         """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it."""
         feed_url, result, parsed, note = await self._resolve_feed(url)
@@ -192,7 +192,7 @@ class SourcesMixin:
                     name=feed.title or host_name(url),
                     interval=self.config.fetch.default_interval,
                     backfill=0,
-                    full_text=False,
+                    full_text=None,
                     scope=scope,
                     now=self.clock(),
                 )

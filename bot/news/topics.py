@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.news.categories import CategoryMap
 from bot.news.embed import Embedder, Projection, load_embedder
 from bot.news.phrases import PhraseIndex, compile_phrases, compile_trie
 from bot.news.taxonomy import (
@@ -76,6 +77,10 @@ class Weights:
     below: float = 0.5  # share of that weight applied when a topic is below the mean
     threshold: float = 0.45  # a topic is kept at or above this score
     relative: float = 0.6  # ... and at or above this share of the best topic's score
+    # The feed's own <category> naming a topic (bot/news/categories.py): a small boost, never
+    # a veto nor a topic by itself. Set by hand: the devset has no categories to tune on.
+    category: float = 0.25  # added to a hand-set topic's score
+    category_head: float = 0.75  # share of its own threshold a head topic then needs
 
 
 class Tagger:
@@ -97,7 +102,9 @@ class Tagger:
         self.topics = tuple(topics)
         self.weights = weights or Weights()
         self._phrases = PhraseIndex(self.topics)
+        self._categories = CategoryMap(self.topics, self._phrases)
         embedder: Embedder | None = load_embedder() if embeddings else None
+        self._embedder = embedder if self.topics else None
         self._projection: Projection | None = None
         self._head: _HeadUse | None = None
         if embedder is not None and self.topics:
@@ -120,15 +127,30 @@ class Tagger:
             return ()
         return tuple(self.topics[j].name for j in self._head.columns if j >= 0)
 
+    def vectors(self, items: Sequence[tuple[str, str]]) -> np.ndarray | None:
+        """Unit vectors of what tagging reads of each story (title and lead), for comparing
+        stories with each other; None without embeddings."""
+        if self._embedder is None:
+            return None
+        prepared = [_prepare(t, x) for t, x in items]
+        return self._embedder.embed([f"{t}. {x}" for t, x in prepared])
+
     def tag(self, title: str, text: str) -> tuple[str, ...]:
         return self.tag_many([(title, text)])[0]
 
-    def tag_many(self, items: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
-        """Tag many stories; the scoring is done for the whole batch at once."""
+    def tag_many(
+        self,
+        items: Sequence[tuple[str, str]],
+        categories: Sequence[Sequence[str]] | None = None,
+    ) -> list[tuple[str, ...]]:
+        """Tag many stories; the scoring is done for the whole batch at once.
+
+        ``categories``: each story's feed categories, if known (extra evidence)."""
         if not items or not self.topics:
             return [() for _ in items]
         prepared = [_prepare(t, x) for t, x in items]
-        return self._choose(*self._decide(prepared))
+        named = self._categories.named(categories) if categories else None
+        return self._choose(*self._decide(prepared, named))
 
     def scores(self, title: str, text: str) -> Mapping[str, float]:
         """Per-topic scores, for explaining a tag: kept at or above ``weights.threshold``.
@@ -148,11 +170,16 @@ class Tagger:
         sums, tokens = self._project(prepared)
         return self._head.evidence(prepared, title_hits, lead_hits, vetoes, sums, tokens)
 
-    def _decide(self, prepared: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, list]:
-        """Scores, which topics pass their own test, and the vetoes, for each story."""
+    def _decide(
+        self, prepared: Sequence[tuple[str, str]], named: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list]:
+        """Scores, which topics pass their own test, and the vetoes, for each story.
+        ``named``: (stories x topics) whether the story's feed categories name the topic."""
         w = self.weights
         title_hits, lead_hits, vetoes = self._phrase_hits(prepared)
         scores = np.minimum(1.0, w.title_hit * title_hits + w.lead_hit * lead_hits)
+        if named is not None:
+            scores += w.category * named
         sums = None
         if self._projection is not None:
             sums, tokens = self._project(prepared)
@@ -172,8 +199,11 @@ class Tagger:
             thresholds = self._head.head.thresholds
             for h, j in enumerate(self._head.columns):
                 if j >= 0:
-                    scores[:, j] = w.threshold * probs[:, h] / thresholds[h]
-                    keep[:, j] = probs[:, h] >= thresholds[h]
+                    need = thresholds[h]
+                    if named is not None:
+                        need = np.where(named[:, j], need * w.category_head, need)
+                    scores[:, j] = w.threshold * probs[:, h] / need
+                    keep[:, j] = probs[:, h] >= need
         scores[wordless] = 0.0
         keep[wordless] = False
         return scores, keep, vetoes

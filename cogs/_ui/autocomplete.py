@@ -1,4 +1,4 @@
-"""Autocomplete callbacks: topics, sources, subscriptions, schedules and time zones.
+"""Autocomplete callbacks: topics, stories, sources, subscriptions, schedules and time zones.
 
 Each answers from the service (or the time-zone database) with at most 25 choices, and never
 raises: a failed suggestion list must not turn into an error message while someone types.
@@ -79,6 +79,28 @@ async def own_source(interaction: discord.Interaction, current: str) -> Choices:
         for s in sources
         if scope in s.scopes and (needle in s.name.lower() or needle in s.url.lower())
     ][:MAX_CHOICES]
+
+
+async def story(interaction: discord.Interaction, current: str) -> Choices:
+    """Stories this server reads whose headline has the words typed (the newest when none);
+    the value is the story's number."""
+    scope, typed = scope_for(interaction), current.strip().lstrip("#")
+    service = _service(interaction)
+    try:
+        if typed.isdigit():
+            found = await service.store.stories.visible(int(typed), scope)
+            stories = [found] if found else []
+        elif typed:
+            stories = await service.search(typed, scope=scope, limit=MAX_CHOICES)
+        else:
+            stories = await service.stories(scope=scope, limit=MAX_CHOICES)
+    except Exception:
+        log.exception("story autocomplete failed")
+        return []
+    return [
+        app_commands.Choice(name=_clip(f"#{s.id} {s.headline} · {s.source_name}"), value=str(s.id))
+        for s in stories[:MAX_CHOICES]
+    ]
 
 
 async def subscription(interaction: discord.Interaction, current: str) -> Choices:

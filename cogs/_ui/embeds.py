@@ -6,7 +6,7 @@ format the message nor ping anyone. Every description stays within Discord's 4,0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import discord
@@ -46,14 +46,24 @@ def lines_description(lines: Sequence[str], empty: str) -> str:
     return "\n".join(out) or empty
 
 
-def topics_embed(counts: Sequence[tuple[Topic, int]]) -> discord.Embed:
-    lines = [
-        f"**{escape(t.title)}** (`{t.name}`) — {n} {'story' if n == 1 else 'stories'}"
-        for t, n in sorted(counts, key=lambda tc: -tc[1])
-    ]
+def topics_embed(
+    counts: Sequence[tuple[Topic, int]], corrections: Mapping[str, int] | None = None
+) -> discord.Embed:
+    fixes = corrections or {}
+
+    def line(t: Topic, n: int) -> str:
+        text = f"**{escape(t.title)}** (`{t.name}`) — {n} {'story' if n == 1 else 'stories'}"
+        if fixes.get(t.name):
+            c = fixes[t.name]
+            text += f" · {c} {'correction' if c == 1 else 'corrections'}"
+        return text
+
+    lines = [line(t, n) for t, n in sorted(counts, key=lambda tc: -tc[1])]
     embed = discord.Embed(title="Topics · last 7 days", color=COLOR)
     embed.description = lines_description(lines, "No topics configured.")
-    embed.set_footer(text="/digest topic:<name> shows a topic's briefing")
+    embed.set_footer(
+        text="/digest topic:<name> shows a topic's briefing · /retag corrects a story's topics"
+    )
     return embed
 
 

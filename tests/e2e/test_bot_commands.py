@@ -15,6 +15,7 @@ COMMANDS = {
     "search",
     "story",
     "topics",
+    "retag",
     "sources",
     "subscribe",
     "unsubscribe",
@@ -53,7 +54,7 @@ async def test_commands_synced_with_descriptions_and_permissions(w):
     for command in synced.values():
         assert command["description"]
         every_option_described(command.get("options"))
-    for admin in ("sources", "subscribe", "unsubscribe", "subscriptions", "subscription"):
+    for admin in ("sources", "subscribe", "unsubscribe", "subscriptions", "subscription", "retag"):
         assert synced[admin]["default_member_permissions"] == MANAGE_GUILD
         assert synced[admin]["contexts"] == [0]  # guild only
     assert synced["digest"]["default_member_permissions"] is None
@@ -275,3 +276,34 @@ def _with_new_regulation_story() -> str:
         1,
     )
     return rss([new, *REGULATION, *OTHER, MENTIONS])
+
+
+async def test_retag_corrects_a_story_for_this_server_at_once(w):
+    record = await w.standin.send_autocomplete(
+        "retag",
+        {"story": "robotics startup 3", "topic": ""},
+        focused="story",
+        user_id=w.standin.owner_id,
+    )
+    choices = (await w.standin.wait_for_response(record))["choices"]
+    assert choices and "Robotics startup 3" in choices[0]["name"]
+    record, answer = await w.command(
+        "retag", {"story": "3", "topic": "x"}, enforce_default_permissions=False
+    )
+    assert record.ephemeral and "Manage Server" in answer["content"]
+    _, answer = await w.command(
+        "retag",
+        {"story": choices[0]["value"], "topic": "regulation, society"},
+        user_id=w.standin.owner_id,
+    )
+    text = text_of(answer)
+    LOG["/retag"] = text[:300]
+    assert "Robotics startup 3 ships a warehouse robot" in text and "`regulation`" in text
+    _, answer = await w.command("digest", {"topic": "regulation"})
+    assert "Robotics startup 3 ships a warehouse robot" in text_of(answer)
+    _, answer = await w.command("topics")
+    assert "1 correction" in text_of(answer)
+    _, answer = await w.command(
+        "retag", {"story": "999999", "topic": "regulation"}, user_id=w.standin.owner_id
+    )
+    assert "No story #999999 among the sources this server reads." in text_of(answer)

@@ -29,7 +29,8 @@ def make_config(tmp_path, **sections) -> Config:
     data = {
         "default_sources": False,
         "storage": {"path": str(tmp_path / "briefbot.sqlite3")},
-        "fetch": {"allowed_hosts": ["127.0.0.1"], "timeout_s": 5.0},
+        # article pages of teasers live at made-up hosts here: tests that fetch them ask
+        "fetch": {"allowed_hosts": ["127.0.0.1"], "timeout_s": 5.0, "articles": False},
         "taxonomy": {"embeddings": False},
     }
     for key, value in sections.items():

@@ -37,7 +37,8 @@ async def _counts(store: Store) -> dict[str, int]:
 
 @pytest.fixture
 async def filled(tmp_path, feed_server, clock) -> Filled:
-    """Two sources polled twice, a subscription, a delivery sent, a meta key, an LLM cache row."""
+    """Two sources polled twice, a subscription, a delivery sent, a meta key, an LLM cache row,
+    a topic correction and a cached article text."""
     path = tmp_path / "briefbot.sqlite3"
 
     def item(n: int, **kw):  # text the tagger files under topics, so story_topics fills too
@@ -79,6 +80,8 @@ async def filled(tmp_path, feed_server, clock) -> Filled:
         await outbox.delivered(delivery, clock())
         await outbox.set_meta("digest_note", "moved from SQLite")
         await outbox.llm_store("model:abc", '{"lead": "x"}', clock())
+        await service.retag_story(stories[0].id, ["safety"], scope="guild:7")
+        await service.store.articles.put_many({"https://news.example/a": "Article."}, clock())
         counts = await _counts(service.store)
         top = await service.store.db.fetchval("SELECT max(id) FROM stories")
     finally:

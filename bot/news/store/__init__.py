@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bot.news.errors import StoreError
+from bot.news.store.corrections import ArticleCache, Correction, CorrectionTable
 from bot.news.store.db import open_database
 from bot.news.store.engine import Conn, Database, PgDatabase, SqliteDatabase
 from bot.news.store.outbox import Delivery, DeliveryPart, Outbox, Subscription
@@ -25,6 +26,7 @@ __all__ = [
     "GLOBAL",
     "Candidate",
     "Conn",
+    "Correction",
     "Delivery",
     "DeliveryPart",
     "IngestOutcome",
@@ -39,6 +41,8 @@ class Store:
         self.sources = SourceTable(db)
         self.stories = StoryTable(db)
         self.outbox = Outbox(db)
+        self.corrections = CorrectionTable(db)
+        self.articles = ArticleCache(db)
 
     @property
     def path(self) -> str:

@@ -234,6 +234,28 @@ MIGRATIONS: tuple[Migration, ...] = (
     -- a subscription's filters (bot/news/filters.py), as Filters.to_json() text
     ALTER TABLE subscriptions ADD COLUMN filters TEXT NOT NULL DEFAULT '{}';
     """,
+    # 7: topics an admin set
+    # for a story in one scope ('global' or 'guild:<id>'), with the text the tagger read, so
+    # the correction stays a labelled example after its story is pruned; and the text of
+    # article pages fetched for feeds that carry only a teaser, by canonical URL ('' when the
+    # page gave none, so it is not fetched again)
+    """
+    CREATE TABLE topic_corrections (
+        scope TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        topics TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (scope, story_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE article_texts (
+        url TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        fetched INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -30,7 +30,7 @@ def _source(row: Row, count: int = 0) -> Source:
         name=row["name"],
         interval=timedelta(seconds=row["interval_s"]),
         backfill=row["backfill"],
-        full_text=bool(row["full_text"]),
+        full_text={1: True, -1: False}.get(row["full_text"]),
         etag=row["etag"],
         last_modified=row["last_modified"],
         last_polled=from_ts(row["last_polled"]),
@@ -108,7 +108,7 @@ class SourceTable:
         name: str,
         interval: timedelta,
         backfill: int,
-        full_text: bool,
+        full_text: bool | None,
         scope: str,
         now: datetime,
         from_config: bool = False,
@@ -125,7 +125,7 @@ class SourceTable:
                     name,
                     int(interval.total_seconds()),
                     backfill,
-                    int(full_text),
+                    _full_text_code(full_text),
                     to_ts(now),
                     to_ts(now),
                 ),
@@ -143,7 +143,13 @@ class SourceTable:
                     await db.execute(
                         "UPDATE sources SET name = ?, interval_s = ?, backfill = ?, full_text = ?"
                         " WHERE id = ?",
-                        (name, int(interval.total_seconds()), backfill, int(full_text), source_id),
+                        (
+                            name,
+                            int(interval.total_seconds()),
+                            backfill,
+                            _full_text_code(full_text),
+                            source_id,
+                        ),
                     )
             await db.execute(
                 "INSERT INTO source_scopes (source_id, scope, from_config, added)"
@@ -295,3 +301,8 @@ class SourceTable:
             "SELECT scope FROM source_scopes WHERE source_id = ?", (source_id,)
         )
         return [r[0] for r in rows]
+
+
+def _full_text_code(full_text: bool | None) -> int:
+    """sources.full_text: 1 every article page, -1 none, 0 teasers only (the default)."""
+    return 0 if full_text is None else (1 if full_text else -1)

@@ -577,10 +577,22 @@ class StoryTable:
             is not None
         )
 
+    async def visible(self, story_id: int, scope: str | None) -> Story | None:
+        """One story, if a source ``scope`` sees brought it (None: any source)."""
+        where, args = self._scope_filter(scope)
+        row = await self._db.fetchone(
+            f"SELECT {_STORY_COLUMNS} FROM stories st JOIN sources so ON so.id = st.source_id"
+            f" WHERE st.id = ?{where}",
+            (story_id, *args),
+        )
+        return _story(row) if row is not None else None
+
     async def for_retag(self, *, after_id: int, limit: int = 500) -> list[Row]:
-        """The next stories by id, with what tagging reads: headline, lead and points."""
+        """The next stories by id, with what tagging reads: headline, lead, points and the
+        feed's categories."""
         return await self._db.fetch(
-            "SELECT id, headline, lead, points FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, headline, lead, points, categories FROM stories WHERE id > ?"
+            " ORDER BY id LIMIT ?",
             (after_id, limit),
         )
 
