@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARDS = 2
 #: the delivery lease: how long a dead process's delivery waits before another takes it over
 LEASE_S = 3
-CREATE = "POST /channels/{channel_id}/messages"
 
 
 @dataclass
@@ -58,7 +57,7 @@ class Fleet:
 
     async def start_bot(self, shard_id: int) -> asyncio.subprocess.Process:
         """`briefbot run --shards 2 --shard-ids <shard_id>`, as an operator starts it."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFBOT_", "DISCORD_"))}
         env |= {"PYTHONPATH": str(ROOT), "NO_COLOR": "1", "DISCORD_TOKEN": self.standin.token}
         log = self.tmp_path / f"bot-shard{shard_id}-{len(self.logs)}.log"
         self.logs.append(log)
@@ -141,7 +140,9 @@ def write_config(tmp_path: Path, standin: DiscordStandIn, feed_url: str, pg_url:
     return path
 
 
-async def subscribe_all(config: Config, channels: dict[int, list[int]], guilds: dict[int, int]):
+async def subscribe_all(
+    config: Config, channels: dict[int, list[int]], guilds: dict[int, int]
+) -> None:
     """A daily digest per channel, due an hour ago and missed (its last run was yesterday);
     the stories are in the database already."""
     now = datetime.now(UTC)
