@@ -18,7 +18,7 @@ from bot.config import Config, dump_toml, read_config, to_display
 from bot.logs import setup_logging
 from bot.news.errors import ConfigError, NewsError, StoreError
 from bot.news.filters import NOT_SOURCE, Filters, parse_terms
-from bot.news.models import PollReport, Source, Story
+from bot.news.models import Briefing, Bullet, PollReport, Source, Story
 from bot.progress import ProgressLine
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -197,6 +197,53 @@ async def cmd_stories(service, args) -> int:
         topic=args.topic, source=args.source, since=args.since, limit=args.limit
     )
     return _print_stories(service, results, as_json=args.json, none="No stories in that window.")
+
+
+async def cmd_story(service, args) -> int:
+    briefing = await service.story_briefing(args.id)
+    if args.json:
+        print(json.dumps(briefing_json(briefing), indent=2, ensure_ascii=False))
+    else:
+        from bot.text_briefing import render_briefing_text
+
+        print(render_briefing_text(briefing, color=_color()), end="")
+    return EXIT_OK
+
+
+def briefing_json(briefing: Briefing) -> dict:
+    def bullet(b: Bullet) -> dict:
+        return {"text": b.text, "outlet": b.outlet, "story_id": b.story_id, "url": b.url}
+
+    return {
+        "id": briefing.story_id,
+        "headline": briefing.headline,
+        "lead": briefing.lead,
+        "lead_outlet": briefing.lead_outlet,
+        "url": briefing.url,
+        "published": _iso(briefing.published),
+        "outlets": list(briefing.outlets),
+        "written_by": briefing.written_by,
+        "points": [bullet(p) for p in briefing.points],
+        "sections": [
+            {
+                "title": s.title,
+                "summary": bullet(s.summary),
+                "bullets": [bullet(b) for b in s.bullets],
+            }
+            for s in briefing.sections
+        ],
+        "recent": [
+            {
+                "id": t.story_id,
+                "title": t.title,
+                "published": _iso(t.published),
+                "outlet": t.outlet,
+                "teaser": t.teaser,
+                "url": t.url,
+            }
+            for t in briefing.recent
+        ],
+    }
 
 
 def _print_stories(service, stories: Sequence[Story], *, as_json: bool, none: str) -> int:
@@ -456,6 +503,7 @@ SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
     "digest": cmd_digest,
     "search": cmd_search,
     "stories": cmd_stories,
+    "story": cmd_story,
     "topics": cmd_topics,
     "retag": cmd_retag,
     "sources": cmd_sources,
@@ -467,7 +515,9 @@ SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
 async def _with_service(config: Config, command, args) -> int:
     from bot.news.service import NewsService
 
-    service = await NewsService.open(config)
+    # a worker leaves [[sources]] to the bot (or `briefbot poll`): workers on other machines
+    # may have another config, and syncing it would take the admin's sources away
+    service = await NewsService.open(config, sync=command is not cmd_worker)
     try:
         return await command(service, args)
     finally:

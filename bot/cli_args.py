@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, default=10, metavar="N")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser(
+        "story", help="the long briefing of one story: themes from every outlet, recent stories"
+    )
+    p.add_argument("id", type=_positive, metavar="ID", help="a story id (`briefbot stories`)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("stories", help="list stored stories, newest first")
     p.add_argument("--topic", metavar="T")
     p.add_argument("--source", metavar="S", help="source id, URL or name")

@@ -135,6 +135,7 @@ def outlets_note(story: Story, *, names: int = 3) -> str:
 def _meta(story: Story, now: datetime) -> str:
     parts = [clean_text(story.source_name), relative_time(story.published, now)]
     parts.append(outlets_note(story))
+    parts.append(f"story {story.id}")  # what `briefbot story ID` takes
     return " · ".join(p for p in parts if p)
 
 

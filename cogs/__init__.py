@@ -5,6 +5,7 @@ EXTENSIONS = (
     "cogs.errors",
     "cogs.digest",
     "cogs.search",
+    "cogs.story",
     "cogs.topics",
     "cogs.sources",
     "cogs.subscriptions",

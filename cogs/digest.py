@@ -12,6 +12,7 @@ from cogs._ui import autocomplete
 from cogs._ui.filters import DESCRIBE, filters_from
 from cogs._ui.options import SINCE_CHOICES, window
 from cogs._ui.reply import answer, in_time
+from cogs.story import brief_buttons
 
 
 class DigestCog(commands.Cog):
@@ -52,8 +53,12 @@ class DigestCog(commands.Cog):
             filters=filters_from(include, exclude, sources, min_outlets),
         )
         digest = await in_time(interaction, work, ephemeral=private)
+        leads = [s for section in digest.sections for s in section.stories]
         await answer(
-            interaction, render_digest(digest, now=self.service.clock()), ephemeral=private
+            interaction,
+            render_digest(digest, now=self.service.clock()),
+            ephemeral=private,
+            view=brief_buttons(leads),
         )
 
 

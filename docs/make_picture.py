@@ -10,6 +10,11 @@ network), but these feeds carry none.
 
     python docs/make_picture.py            # writes docs/digest-discord.png
     python docs/make_picture.py --keep-html /tmp/digest.html
+    python docs/make_picture.py --story    # docs/story-discord.png: /story of a news event
+
+The ``--story`` picture is the briefing of the biggest themed story cluster in the real news
+feeds of bench/data/feeds/real-world (captured on 5 April 2022), built by
+:func:`bot.news.briefing.build_briefing` and rendered by :func:`bot.render_briefing`.
 """
 
 from __future__ import annotations
@@ -30,23 +35,44 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.news.briefing import build_briefing  # noqa: E402
 from bot.news.clean import clean_text, clean_title  # noqa: E402
 from bot.news.cluster import ClusterItem, assign_clusters  # noqa: E402
 from bot.news.condense import condense  # noqa: E402
 from bot.news.digest import arrange_digest, pick_representatives  # noqa: E402
+from bot.news.embed import load_embedder  # noqa: E402
 from bot.news.identity import content_hash  # noqa: E402
-from bot.news.models import Digest, Story  # noqa: E402
+from bot.news.models import Briefing, Digest, Story  # noqa: E402
 from bot.news.parse import parse_feed  # noqa: E402
 from bot.news.topics import DEFAULT_TOPICS, Tagger  # noqa: E402
 from bot.render import render_digest  # noqa: E402
+from bot.render_briefing import render_briefing  # noqa: E402
 
 FEEDS = ROOT / "tests" / "data" / "feeds" / "ai-blogs"
 OUT = ROOT / "docs" / "digest-discord.png"
+STORY_OUT = ROOT / "docs" / "story-discord.png"
 #: the moment the digest is posted: the feeds were captured just before Christmas 2025
 NOW = datetime(2025, 12, 22, 18, 0, tzinfo=UTC)
 #: a weekly briefing with four lead stories (the config defaults are 1d and 8)
 SINCE = timedelta(days=7)
 LIMIT = 4
+NEWS_FEEDS = ROOT / "bench" / "data" / "feeds" / "real-world"
+NEWS_NOW = datetime(2022, 4, 6, 7, 0, tzinfo=UTC)
+#: the publishers' names (bench/data/feeds/ATTRIBUTION.md); some feed titles are a slogan
+PUBLISHERS = {
+    "bbc-world": "BBC News",
+    "buzzfeed": "BuzzFeed",
+    "engadget": "Engadget",
+    "ft": "Financial Times",
+    "guardian": "The Guardian",
+    "huffpost": "HuffPost",
+    "macrumors": "MacRumors",
+    "nyt": "The New York Times",
+    "skynews": "Sky News",
+    "telegraph": "The Telegraph",
+    "thenextweb": "The Next Web",
+    "theverge": "The Verge",
+}
 #: Discord's embeds are at most 520 px wide; the page is just wide enough for them
 WIDTH = 640
 
@@ -54,11 +80,11 @@ WIDTH = 640
 # --------------------------------------------------------------------------- the digest
 
 
-def load_stories(now: datetime) -> list[Story]:
+def load_stories(now: datetime, feeds: Path = FEEDS) -> list[Story]:
     """Every dated entry of the sample feeds, enriched as the poll pipeline does."""
     stories: list[Story] = []
     seen: set[str] = set()  # the store keeps one story when a feed repeats one under a new URL
-    for source_id, path in enumerate(sorted(FEEDS.glob("*.xml")), start=1):
+    for source_id, path in enumerate(sorted(feeds.glob("*.xml")), start=1):
         feed = parse_feed(
             path.read_bytes(), url=f"https://{path.stem}.example/feed", fetched_at=now
         )
@@ -74,7 +100,7 @@ def load_stories(now: datetime) -> list[Story]:
                 Story(
                     id=len(stories) + 1,
                     source_id=source_id,
-                    source_name=feed.title or path.stem,
+                    source_name=PUBLISHERS.get(path.stem) or feed.title or path.stem,
                     url=entry.link,
                     title=entry.title,
                     published=entry.published,
@@ -114,6 +140,26 @@ def build_digest(now: datetime) -> Digest:
         limit=LIMIT,
         title="News briefing",
     )
+
+
+def build_story_briefing(now: datetime) -> Briefing:
+    """The briefing of the cluster most outlets covered in the real news feeds."""
+    stories = tag_and_cluster(load_stories(now, NEWS_FEEDS))
+    clusters: dict[int | None, list[Story]] = {}
+    for s in stories:
+        clusters.setdefault(s.cluster_id, []).append(s)
+    model = load_embedder()
+    embed = model.embed if model is not None else None
+    briefings = []
+    for members in clusters.values():
+        if len({s.source_id for s in members}) < 3:
+            continue
+        topic = members[0].topics[:1]
+        recent = [s for s in stories if not topic or topic[0] in s.topics]
+        briefings.append(build_briefing(members, members[0].id, embed=embed, recent=recent))
+    # the story most outlets covered whose outlets say enough for themed sections (feed
+    # summaries are short: the biggest cluster of these feeds gets points, not sections)
+    return max(briefings, key=lambda b: (bool(b.sections), len(b.outlets), -b.story_id))
 
 
 # --------------------------------------------------------------------------- Discord markdown
@@ -284,10 +330,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="the PNG to write")
     parser.add_argument("--keep-html", type=Path, help="also keep the HTML page here")
+    parser.add_argument("--story", action="store_true", help="the /story picture instead")
+    parser.add_argument("--html-only", action="store_true", help="write --keep-html, no PNG")
     args = parser.parse_args(argv)
 
-    payloads = render_digest(build_digest(NOW), now=NOW)
-    page = page_html(payloads, posted=NOW)
+    if args.story:
+        if args.out == OUT:
+            args.out = STORY_OUT
+        payloads = [render_briefing(build_story_briefing(NEWS_NOW))]
+        page = page_html(payloads, posted=NEWS_NOW)
+    else:
+        payloads = render_digest(build_digest(NOW), now=NOW)
+        page = page_html(payloads, posted=NOW)
+    if args.html_only:
+        if args.keep_html is None:
+            sys.exit("--html-only needs --keep-html PATH")
+        args.keep_html.write_text(page, encoding="utf-8")
+        print(f"{args.keep_html}: {len(payloads)} message(s)")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         page_path = Path(args.keep_html or Path(tmp) / "digest.html").resolve()
         page_path.write_text(page, encoding="utf-8")

@@ -49,6 +49,23 @@ def config_file(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_config(request, tmp_path, config_file) -> Path:
+    """``config_file`` on each engine: with PostgreSQL, ``[storage] url`` and the path unused."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        config_file.write_text(
+            config_file.read_text().replace("[storage]\n", f'[storage]\nurl = "{url}"\n')
+        )
+    return config_file
+
+
+def no_sqlite_file_unless_sqlite(config: Path, tmp_path: Path) -> None:
+    """With a URL set, no SQLite file is written."""
+    if "url = " in config.read_text():
+        assert not (tmp_path / "db.sqlite3").exists()
+
+
 REGULATION = [
     item(
         1,
@@ -65,7 +82,8 @@ REGULATION = [
 ]
 
 
-async def test_add_poll_search_and_list(feed_server, config_file) -> None:
+async def test_add_poll_search_and_list(feed_server, engine_config, tmp_path) -> None:
+    config_file = engine_config
     feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
     feed_server.add_status("/broken.xml", 500)
     code, out, err = await run_cli(
@@ -98,6 +116,11 @@ async def test_add_poll_search_and_list(feed_server, config_file) -> None:
     assert [(s["name"], s["status"], s["stories"]) for s in listed] == [("Policy Wire", "ok", 2)]
     assert {"id", "url", "name", "status", "last_error", "stories", "next_poll"} <= set(listed[0])
 
+    for command in (["stories", "--json"], ["topics"], ["retag"], ["digest", "--no-poll"]):
+        code, out, err = await run_cli(*command, config=config_file)
+        assert code == 0 and "Traceback" not in err, (command, err)
+    no_sqlite_file_unless_sqlite(config_file, tmp_path)
+
 
 async def test_poll_exits_zero_and_names_failing_sources(
     feed_server, tmp_path, config_file
@@ -115,7 +138,8 @@ async def test_poll_exits_zero_and_names_failing_sources(
     assert "Gone" in err and "404" in err
 
 
-async def test_digest_json_and_text(feed_server, config_file) -> None:
+async def test_digest_json_and_text(feed_server, engine_config) -> None:
+    config_file = engine_config
     feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
     await run_cli("sources", "add", feed_server.url("/feed.xml"), config=config_file)
     code, out, err = await run_cli("digest", "--since", "30d", "--json", config=config_file)
@@ -230,3 +254,27 @@ async def test_digest_filters_and_preview(feed_server, config_file) -> None:
         1,
         "briefbot: there is no source 'Reuters' here; use a name or id from /sources list",
     )
+
+
+async def test_story_prints_a_briefing_and_refuses_an_unknown_id(feed_server, config_file) -> None:
+    feed_server.add("/feed.xml", rss(REGULATION, title="Policy Wire"))
+    code, _out, err = await run_cli(
+        "sources", "add", feed_server.url("/feed.xml"), config=config_file
+    )
+    assert code == 0, err
+    code, out, err = await run_cli("search", "AI Act", "--json", config=config_file)
+    story = json.loads(out)[0]
+    code, out, err = await run_cli("story", str(story["id"]), config=config_file)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "EU regulators fine chatbot maker under the AI Act"
+    assert lines[1].startswith("The European Commission fined the company on Monday.")
+    assert "Policy Wire" in out
+
+    code, out, err = await run_cli("story", str(story["id"]), "--json", config=config_file)
+    briefing = json.loads(out)
+    assert briefing["outlets"] == ["Policy Wire"] and briefing["sections"] == []
+
+    code, out, err = await run_cli("story", "987654", config=config_file)
+    assert code == 1
+    assert err.startswith("briefbot: there is no story 987654 here") and "Traceback" not in err

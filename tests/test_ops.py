@@ -57,6 +57,21 @@ async def test_health_fails_before_the_bot_ran_and_passes_with_a_fresh_heartbeat
     assert code == 1 and "old" in err
 
 
+async def test_health_on_postgres_reads_the_heartbeat_there(tmp_path, pg_url) -> None:
+    from bot.news.store import Store
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'default_sources = false\n[storage]\nurl = "{pg_url}"\n')
+    code, _out, err = await run_cli("health", config=config)
+    assert code == 1 and "heartbeat" in err and "Traceback" not in err
+    store = await Store.open(pg_url)
+    await store.outbox.set_meta("heartbeat", str(int(time.time())))
+    await store.close()
+    code, _out, err = await run_cli("health", config=config)
+    assert code == 0, err
+    assert not (tmp_path / "data").exists()  # no SQLite file beside it
+
+
 async def test_backup_and_version(tmp_path) -> None:
     config = _config(tmp_path)
     code, out, err = await run_cli("backup", str(tmp_path / "copy.sqlite3"), config=config)

@@ -43,7 +43,7 @@ def test_digest_reads_like_a_briefing() -> None:
         "The agency said on Tuesday it would examine the deal.",
         "  • The review takes 90 days.",
         "  • Shares fell 2%.",
-        "  The Verge · 3h ago · +2 outlets (Wired, Ars Technica)",
+        "  The Verge · 3h ago · +2 outlets (Wired, Ars Technica) · story 1",
         "  https://example.com/news/1",
     ]
     more = lines.index("More stories")

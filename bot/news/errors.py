@@ -75,3 +75,7 @@ class QueryError(NewsError):
 
 class StoreError(NewsError):
     """The database cannot be opened or used."""
+
+
+class StoryNotFoundError(NewsError):
+    """No story with that id in this scope."""

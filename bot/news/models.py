@@ -198,3 +198,60 @@ class PollReport:
     #: feeds read despite recoverable errors: (source name or url, what was wrong)
     warnings: tuple[tuple[str, str], ...] = ()
     new_story_ids: tuple[int, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- briefings
+
+
+@dataclass(frozen=True, slots=True)
+class Bullet:
+    """One fact, claim or consequence, in the words of the outlet it is credited to."""
+
+    text: str
+    outlet: str
+    story_id: int
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingSection:
+    """A theme of a story: a short title, a one-sentence summary, two or three bullets."""
+
+    title: str
+    summary: Bullet
+    bullets: tuple[Bullet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Teaser:
+    """A recent story on the same topic: its date, title and a two-sentence teaser."""
+
+    story_id: int
+    title: str
+    published: datetime
+    outlet: str
+    teaser: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """The long briefing of one story cluster.
+
+    A story one outlet covered has no sections, only its ``points``; a bigger one has
+    themed ``sections`` built from every outlet (or ``points`` when there is too little
+    material for themes).
+    """
+
+    story_id: int
+    headline: str
+    lead: str
+    lead_outlet: str
+    url: str | None
+    published: datetime
+    outlets: tuple[str, ...]
+    sections: tuple[BriefingSection, ...] = ()
+    points: tuple[Bullet, ...] = ()
+    recent: tuple[Teaser, ...] = ()
+    #: "offline" (sentences grouped by embeddings) or "model" (written by the LLM, checked)
+    written_by: str = "offline"

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Config, SourceConfig
+from bot.news.briefings import BriefingsMixin
 from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest
@@ -36,11 +37,14 @@ from bot.news.subscriptions import SubscriptionsMixin
 from bot.news.taxonomy import topic_names
 from bot.news.topics import DEFAULT_TOPICS, Tagger, Topic, taxonomy_from_config
 from bot.news.urls import canonical_url
+from bot.news.worker import worker_name
 
 log = logging.getLogger(__name__)
 
 #: the lock that makes one process (of all sharing a PostgreSQL database) the clusterer
 CLUSTER_LOCK = 0x636C7573  # "clus"
+#: how long an in-process poll holds what it claimed (it is not renewed: a whole pass)
+IN_PROCESS_LEASE = timedelta(minutes=30)
 
 #: how long a thread may hold the GIL while another waits for it (see NewsService.open)
 SWITCH_INTERVAL_S = 0.001
@@ -73,7 +77,9 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
     return taxonomy_from_config(items, extend_default=t.mode == "extend")
 
 
-class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin):
+class NewsService(
+    SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, BriefingsMixin
+):
     """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
 
     def __init__(
@@ -100,6 +106,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMi
         self._forget_clusters()
         self._cluster_lock = asyncio.Lock()
         self._cluster_leader = False
+        self._poll_owner = f"poll:{worker_name()}"
         llm = None
         if config.llm.enabled and llm_session is not None:
             # the model endpoint is the admin's own choice (often a local Ollama), so it goes
@@ -202,11 +209,16 @@ class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMi
     ) -> PollReport:
         """One pass over the sources that are due (or all of them)."""
         now = self.clock()
-        sources = (
-            await self.store.sources.due(now, scope)
-            if due_only
-            else await self.store.sources.list(scope, with_counts=False)
-        )
+        if due_only and self.store.engine == "postgresql" and scope is None:
+            # workers may be polling too: claim what is due, as they do, so no source is
+            # fetched twice (the poll's write ends each lease)
+            sources = await self.store.sources.claim(
+                self._poll_owner, now, limit=100_000, lease=IN_PROCESS_LEASE
+            )
+        elif due_only:
+            sources = await self.store.sources.due(now, scope)
+        else:
+            sources = await self.store.sources.list(scope, with_counts=False)
         report = await self.poller.run(sources, progress)
         await self.cluster(report.new_story_ids)
         await self._prune_if_due()

@@ -45,11 +45,12 @@ async def answer(
     ephemeral: bool = False,
     view: discord.ui.View | None = None,
 ) -> None:
-    """Send message payloads as the interaction's answer (then follow-ups, in order)."""
+    """Send message payloads as the interaction's answer (then follow-ups, in order);
+    ``view`` goes under the last of them."""
     items = [payloads] if isinstance(payloads, dict) else list(payloads)
     first, rest = items[0], items[1:]
     kwargs = payload_to_kwargs(first)
-    if view is not None:
+    if view is not None and not rest:
         kwargs["view"] = view
     if not interaction.response.is_done():
         await interaction.response.send_message(
@@ -60,9 +61,10 @@ async def answer(
         kwargs.setdefault("embeds", [])
         await interaction.edit_original_response(**kwargs, allowed_mentions=NO_MENTIONS)
     interaction.extras[ANSWERED] = True
-    for payload in rest:
+    for i, payload in enumerate(rest, start=1):
+        extra = {"view": view} if view is not None and i == len(rest) else {}
         await interaction.followup.send(
-            **payload_to_kwargs(payload), ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            **payload_to_kwargs(payload), ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **extra
         )
 
 

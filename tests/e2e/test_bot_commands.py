@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 COMMANDS = {
     "digest",
     "search",
+    "story",
     "topics",
     "sources",
     "subscribe",

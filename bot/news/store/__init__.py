@@ -7,9 +7,12 @@ that belong together go in ``async with store.transaction() as db:``.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import sqlite3
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bot.news.errors import StoreError
 from bot.news.store.db import open_database
@@ -60,17 +63,48 @@ class Store:
         """``async with store.transaction() as db:`` for a batch of writes."""
         return self.db.transaction()
 
+    async def _pg_dump(self, target: Path) -> None:
+        """PostgreSQL's own consistent copy, made by pg_dump when it is installed."""
+        assert isinstance(self.db, PgDatabase)
+        pg_dump = shutil.which("pg_dump")
+        how = f"back it up with pg_dump: pg_dump --format=custom --file={target} '{self.db.where}'"
+        if pg_dump is None:
+            raise StoreError(f"the database is PostgreSQL and pg_dump is not installed here; {how}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        parts = urlsplit(self.db.dsn)
+        env = dict(os.environ)
+        if parts.password or self.db.password:
+            env["PGPASSWORD"] = unquote(parts.password or "") or self.db.password or ""
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        user = f"{parts.username}@" if parts.username else ""
+        dsn = urlunsplit((parts.scheme, user + host, parts.path, parts.query, ""))
+        proc = await asyncio.create_subprocess_exec(
+            pg_dump,
+            "--format=custom",
+            f"--file={target}",
+            f"--dbname={dsn}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        _out, err = await proc.communicate()
+        if proc.returncode != 0:
+            detail = err.decode(errors="replace").strip().splitlines()
+            raise StoreError(
+                f"pg_dump could not back up {self.db.where}: {detail[-1] if detail else 'failed'}"
+            )
+
     async def backup(self, target: str | Path) -> None:
         """A consistent online copy (SQLite's backup API), safe while the bot runs.
 
-        On PostgreSQL the server's own tool makes the copy: ``pg_dump`` when it is installed.
+        On PostgreSQL the server's own tool makes the copy: ``pg_dump`` (custom format, for
+        ``pg_restore``) when it is installed, else a sentence saying to run it.
         """
         if isinstance(self.db, PgDatabase):
-            raise StoreError(
-                "the database is PostgreSQL: back it up with pg_dump, e.g."
-                f" pg_dump --format=custom --file={target} '{self.db.where}'"
-                + ("" if shutil.which("pg_dump") else " (pg_dump is not installed here)")
-            )
+            await self._pg_dump(Path(target))
+            return
         assert isinstance(self.db, SqliteDatabase)
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -167,6 +167,7 @@ async def _open_postgres(url: str, *, password: str | None, pool_size: int) -> D
             raise StoreError(f"the database URL {where} is not valid: {exc}") from None
     assert pool is not None
     db = PgDatabase(pool, where)
+    db.dsn, db.password = url, password
     try:
         await _migrate_postgres(db)
     except BaseException:

@@ -206,6 +206,9 @@ class PgDatabase(Database):
         self.pool = pool
         self.where = where
         self._held: dict[int, Any] = {}  # role key -> the connection holding its lock
+        #: how to reach the server again (pg_dump); never printed
+        self.dsn: str = ""
+        self.password: str | None = None
 
     async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
         async with self.pool.acquire() as conn:

@@ -339,6 +339,27 @@ class StoryTable:
                 out[row["id"]] = _story(row, text=row["text"] if with_text else "")
         return [out[i] for i in ids if i in out]
 
+    async def in_cluster(self, story_id: int, *, scope: str | None, limit: int = 50) -> list[Story]:
+        """The story, then the others of its cluster visible in ``scope`` (earliest first),
+        with their text; [] when the story is unknown or not visible there."""
+        where, args = self._scope_filter(scope)
+        select = (
+            f"SELECT {_STORY_COLUMNS}, st.text FROM stories st"
+            " JOIN sources so ON so.id = st.source_id WHERE "
+        )
+        row = await self._db.fetchone(select + f"st.id = ?{where}", (story_id, *args))
+        if row is None:
+            return []
+        first = _story(row, text=row["text"] or "")
+        if first.cluster_id is None:
+            return [first]
+        rows = await self._db.fetch(
+            select + f"st.cluster_id = ? AND st.id != ?{where} ORDER BY st.published, st.id"
+            " LIMIT ?",
+            (first.cluster_id, story_id, *args, limit - 1),
+        )
+        return [first, *(_story(r, text=r["text"] or "") for r in rows)]
+
     def _scope_filter(self, scope: str | None) -> tuple[str, tuple]:
         scopes = visible_scopes(scope)
         if scopes is None:
