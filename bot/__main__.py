@@ -487,7 +487,9 @@ async def cmd_health(config: Config) -> int:
 
 
 def _with_shards(config: Config, args) -> Config:
-    """``run --shards N --shard-ids a,b`` over the config's [discord] shards."""
+    """``run --shards N --shard-ids a,b`` over the config's [discord] shards (or
+    ``$BRIEFBOT_SHARDS`` / ``$BRIEFBOT_SHARD_IDS``), checked together wherever each came from:
+    shard ids without a shard count would make every process run every shard."""
     import dataclasses
 
     changes = {}
@@ -495,12 +497,14 @@ def _with_shards(config: Config, args) -> Config:
         changes["shards"] = args.shards
     if args.shard_ids:
         changes["shard_ids"] = args.shard_ids
-    if not changes:
-        return config
     discord = dataclasses.replace(config.discord, **changes)
-    if discord.shard_ids and (not discord.shards or max(discord.shard_ids) >= discord.shards):
-        raise ConfigError([f"--shard-ids: each must be below --shards ({discord.shards or 0})"])
-    return dataclasses.replace(config, discord=discord)
+    if discord.shard_ids and not discord.shards:
+        raise ConfigError(
+            ["--shard-ids (discord.shard_ids): needs --shards (discord.shards), the shards in all"]
+        )
+    if discord.shard_ids and max(discord.shard_ids) >= discord.shards:
+        raise ConfigError([f"--shard-ids: each must be below --shards ({discord.shards})"])
+    return dataclasses.replace(config, discord=discord) if changes else config
 
 
 SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {

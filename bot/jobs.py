@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(minutes=1)
 #: how often a bot process looks for deliveries nobody holds (a dead process's) and, when
-#: workers poll, runs the instant subscriptions
+#: workers poll, runs the instant subscriptions; more often when the delivery lease is shorter
 DELIVER_EVERY = timedelta(seconds=30)
 #: the first poll after start comes soon, not a whole interval later
 FIRST_POLL = timedelta(seconds=5)
@@ -51,14 +51,17 @@ class Jobs:
         *,
         poll_every: timedelta = POLL_EVERY,
         first_poll: timedelta | None = FIRST_POLL,
-        deliver_every: timedelta = DELIVER_EVERY,
+        deliver_every: timedelta | None = None,
     ) -> None:
         self.service = service
         self.deliverer = deliverer
         self.config = config
         self.shards = ShardSet.of(config.discord.shards, config.discord.shard_ids)
         self.poll_every = poll_every
-        self.deliver_every = deliver_every
+        # a dead process's deliveries are free once its lease ends: look at least that often,
+        # or a 3 s lease still strands them for up to 30 s
+        lease = timedelta(seconds=config.worker.lease_seconds)
+        self.deliver_every = deliver_every or min(DELIVER_EVERY, lease)
         self.first_poll = first_poll
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,

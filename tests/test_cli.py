@@ -176,6 +176,15 @@ async def test_bad_config_and_bad_arguments_exit_non_zero(tmp_path, config_file)
     assert code == 2
 
 
+async def test_shard_ids_without_a_shard_count_are_refused(config_file) -> None:
+    """Otherwise each process would run every shard and every guild's digests."""
+    config_file.write_text(config_file.read_text() + "[discord]\nshard_ids = [1]\n")
+    code, _out, err = await run_cli("run", config=config_file)
+    assert code == 1 and "needs --shards (discord.shards)" in err
+    code, _out, err = await run_cli("run", "--shards", "2", "--shard-ids", "2", config=config_file)
+    assert code == 1 and "each must be below --shards (2)" in err
+
+
 async def test_unusable_database_exits_non_zero(tmp_path) -> None:
     db = tmp_path / "db.sqlite3"
     db.write_bytes(b"garbage" * 1000)

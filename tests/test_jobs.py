@@ -154,3 +154,9 @@ async def test_subscription_jobs_follow_the_database():
         assert j.scheduler.get_jobs() == []
     finally:
         j.scheduler.shutdown(wait=False)
+
+
+def test_a_dead_process_deliveries_are_looked_for_as_often_as_the_lease_is_short():
+    short = load_config({"default_sources": False, "worker": {"lease_seconds": 3}})
+    assert Jobs(Service([]), Deliverer(), short).deliver_every == timedelta(seconds=3)
+    assert jobs(Service([])).deliver_every == timedelta(seconds=30)  # the 2 min default lease

@@ -1,4 +1,5 @@
-"""Injected failures: 429 bursts, 5xx answers, and a connection cut right after a message was made.
+"""Injected failures: 429 bursts, 5xx answers, a connection cut right after a message was made,
+and a request held unanswered (the bot's process can be killed while it waits).
 
 A rule names a route as Discord's spec template ("POST /channels/{channel_id}/messages"), a
 concrete path ("/channels/123/messages"), either with an optional method and `*` globs.
@@ -6,11 +7,20 @@ concrete path ("/channels/123/messages"), either with an optional method and `*`
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+
+def route_matches(pattern: str, method: str, template: str, path: str) -> bool:
+    """A "[METHOD ]path" rule against a request, by spec template or concrete path (`*` globs)."""
+    want_method, _, want_path = pattern.rpartition(" ")
+    if want_method and want_method.upper() != method.upper():
+        return False
+    return fnmatch.fnmatchcase(template, want_path) or fnmatch.fnmatchcase(path, want_path)
 
 
 @dataclass
@@ -24,15 +34,54 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, template: str, path: str) -> bool:
-        want_method, _, want_path = self.pattern.rpartition(" ")
-        if want_method and want_method.upper() != method.upper():
-            return False
-        return fnmatch.fnmatchcase(template, want_path) or fnmatch.fnmatchcase(path, want_path)
+        return route_matches(self.pattern, method, template, path)
+
+
+@dataclass
+class Hold:
+    """The next `times` matching requests wait at the stand-in, unanswered, until `release()`;
+    then the connection is cut. `after_create`: the work is done first (the message exists)."""
+
+    pattern: str
+    times: int = 1
+    after_create: bool = False
+    hits: int = 0
+    #: set when a request is being held
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, template: str, path: str) -> bool:
+        return route_matches(self.pattern, method, template, path)
+
+    def release(self) -> None:
+        """Let held requests end (their connection is cut) and hold no more."""
+        self.times = self.hits
+        self.released.set()
+
+    async def hold(self) -> None:
+        self.reached.set()
+        await self.released.wait()
 
 
 class Faults:
     def __init__(self) -> None:
         self.rules: list[Fault] = []
+        self.holds: list[Hold] = []
+
+    def take_hold(
+        self, method: str, template: str, path: str, *, after_create: bool
+    ) -> Hold | None:
+        for hold in self.holds:
+            if hold.after_create != after_create or hold.hits >= hold.times:
+                continue
+            if hold.matches(method, template, path):
+                hold.hits += 1
+                return hold
+        return None
+
+    def release_all(self) -> None:
+        for hold in self.holds:
+            hold.release()
 
     def add(self, fault: Fault) -> Fault:
         self.rules.append(fault)

@@ -1,5 +1,10 @@
 """The gateway websocket: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME with replay.
 
+An IDENTIFY with ``shard: [id, count]`` opens that shard's session, as on Discord: its READY
+lists (and GUILD_CREATE follows for) only the guilds with ``(guild_id >> 22) % count == id``,
+and guild events go to the session of the guild's shard (DMs and the like to shard 0). So
+several bot processes, one per shard, can share one stand-in.
+
 discord.py connects with `?v=10&encoding=json&compress=zlib-stream`: every frame we send is a
 chunk of one zlib stream per connection, each message ending in a Z_SYNC_FLUSH (00 00 ff ff) that
 tells the client a message is complete. Sessions outlive connections, so events dispatched while
@@ -67,14 +72,35 @@ class Connection:
                 await self.ws.send_bytes(self.compress(data))
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord puts a guild on."""
+    return (guild_id >> 22) % shard_count
+
+
 @dataclass
 class Session:
     id: str
     intents: int
+    connection: Connection | None = None
+    #: ``(shard_id, shard_count)`` from IDENTIFY; None: one session gets everything
+    shard: tuple[int, int] | None = None
     seq: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
-    connection: Connection | None = None
     valid: bool = True
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Is this session's shard the one Discord sends that guild's events to?"""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, count) == shard_id
+
+
+def _event_guild(data: dict[str, Any]) -> int | None:
+    guild_id = data.get("guild_id") if isinstance(data, dict) else None
+    return int(guild_id) if guild_id else None
 
 
 class Gateway:
@@ -88,7 +114,10 @@ class Gateway:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.base_url = ""
         self.sessions: dict[str, Session] = {}
+        #: the session identified last (what `drop` and `request_reconnect` act on)
         self.current: Session | None = None
+        #: the live session of each shard (None: an unsharded IDENTIFY)
+        self.shard_sessions: dict[tuple[int, int] | None, Session] = {}
         self.identify_count = 0
         self.resume_count = 0
         self.connections = 0
@@ -112,20 +141,30 @@ class Gateway:
 
     # -- events ---------------------------------------------------------------------------------
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> int | None:
-        """Send a DISPATCH to the bot; kept for replay when it is not connected right now."""
-        session = self.current
-        if session is None or not session.valid:
-            return None
-        session.seq += 1
-        payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
-        session.events.append(payload)
-        if session.connection is not None:
-            await session.connection.send(payload)
-        return session.seq
+    def sessions_for(self, guild_id: int | None) -> list[Session]:
+        """The live sessions a guild's events go to (one per bot, its guild's shard)."""
+        return [s for s in self.shard_sessions.values() if s.valid and s.serves(guild_id)]
 
-    def wants_guild_messages(self) -> bool:
-        return self.current is not None and bool(self.current.intents & GUILD_MESSAGES_INTENT)
+    async def dispatch(
+        self, event: str, data: dict[str, Any], *, session: Session | None = None
+    ) -> int | None:
+        """Send a DISPATCH to the session of the guild's shard (``data["guild_id"]``), or to
+        ``session``; kept for replay when it is not connected right now."""
+        targets = [session] if session is not None else self.sessions_for(_event_guild(data))
+        seq = None
+        for target in targets:
+            if not target.valid:
+                continue
+            target.seq += 1
+            seq = target.seq
+            payload = {"op": DISPATCH, "t": event, "s": target.seq, "d": data}
+            target.events.append(payload)
+            if target.connection is not None:
+                await target.connection.send(payload)
+        return seq
+
+    def wants_guild_messages(self, guild_id: int | None = None) -> bool:
+        return any(s.intents & GUILD_MESSAGES_INTENT for s in self.sessions_for(guild_id))
 
     async def drop(self, *, resumable: bool = True) -> None:
         """Close the socket as Discord does on a node restart (resumable) or an expired session."""
@@ -209,7 +248,7 @@ class Gateway:
         if op == PRESENCE:
             self.presence_updates.append(data or {})
         elif op == REQUEST_MEMBERS:
-            await self._member_chunk(data or {})
+            await self._member_chunk(session, data or {})
         elif op != VOICE:
             self.world.violations.append(f"gateway: unknown opcode {op!r}")
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
@@ -229,17 +268,26 @@ class Gateway:
             self.world.violations.append("gateway: IDENTIFY without intents")
             await conn.ws.close(code=4013, message=b"Invalid intent(s).")
             return None
+        shard = data.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            self.world.violations.append(f"gateway: IDENTIFY with an invalid shard {shard!r}")
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        key = (shard[0], shard[1]) if shard is not None else None
         self.identify_count += 1
         self.identify_payloads.append(data)
-        session = Session(secrets.token_hex(16), data["intents"], connection=conn)
-        if self.current is not None:
-            self.current.valid = False
+        session = Session(secrets.token_hex(16), data["intents"], connection=conn, shard=key)
+        previous = self.shard_sessions.get(key)
+        if previous is not None:
+            previous.valid = False
         self.sessions[session.id] = session
+        self.shard_sessions[key] = session
         self.current = session
+        guilds = [g for g in self.world.guilds.values() if session.serves(g.id)]
         ready = {
             "v": 10,
             "user": self.world.bot.payload() | {"verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
@@ -253,9 +301,11 @@ class Gateway:
             "auth": {},
             "_trace": ["discord-standin"],
         }
-        await self.dispatch("READY", ready)
-        for guild in self.world.guilds.values():
-            await self.dispatch("GUILD_CREATE", self.world.gateway_guild(guild))
+        if key is not None:
+            ready["shard"] = list(key)
+        await self.dispatch("READY", ready, session=session)
+        for guild in guilds:
+            await self.dispatch("GUILD_CREATE", self.world.gateway_guild(guild), session=session)
         self.ready.set()
         self._changed()
         return session
@@ -278,11 +328,11 @@ class Gateway:
         for event in session.events:
             if event["s"] > seq:
                 await conn.send(event)
-        await self.dispatch("RESUMED", {"_trace": ["discord-standin"]})
+        await self.dispatch("RESUMED", {"_trace": ["discord-standin"]}, session=session)
         self._changed()
         return session
 
-    async def _member_chunk(self, data: dict[str, Any]) -> None:
+    async def _member_chunk(self, session: Session, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data.get("guild_id") or 0))
         if guild is None:
             return
@@ -296,4 +346,12 @@ class Gateway:
         }
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
-        await self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, session=session)
+
+
+def _valid_shard(shard: Any) -> bool:
+    """``[shard_id, shard_count]`` with ``0 <= shard_id < shard_count``."""
+    if not isinstance(shard, list) or len(shard) != 2:
+        return False
+    shard_id, count = shard
+    return isinstance(shard_id, int) and isinstance(count, int) and 0 <= shard_id < count

@@ -131,7 +131,8 @@ class Rest:
     async def publish(self, message: dict[str, Any], *, visible: bool = True) -> None:
         """Store a new message and, like Discord, echo it to the bot as MESSAGE_CREATE."""
         self.world.store_message(message, visible=visible)
-        if visible and self.gateway.wants_guild_messages():
+        guild_id = int(message["guild_id"]) if message.get("guild_id") else None
+        if visible and self.gateway.wants_guild_messages(guild_id):
             await self.gateway.dispatch("MESSAGE_CREATE", message)
 
     def violation(self, text: str) -> None:
@@ -173,6 +174,8 @@ class Rest:
         if handler is None:
             self.violation(f"{where}: {op.key} is in the spec but the stand-in does not serve it")
             return json_response(404, {"message": "404: Not Found", "code": 0}, headers)
+        if await self._held(request, op, path, after_create=False):
+            return json_response(503, {"message": "held and cut", "code": 0}, headers)
         call = Call(op, body, request.query, files, self)
         try:
             status, reply = await handler(call)
@@ -182,11 +185,26 @@ class Rest:
             reply = {"message": error.message, "code": error.code}
             return json_response(error.status, reply, headers)
         self._check_own_reply(op, status, reply)
+        if await self._held(request, op, path, after_create=True):
+            return json_response(status, reply, headers)
         if self.faults.take(request.method, op.template, path, drop=True) is not None:
             # The server did the work but the client never hears back, as after a crash.
             if request.transport is not None:
                 request.transport.abort()
         return json_response(status, reply, headers)
+
+    async def _held(
+        self, request: web.Request, op: Operation, path: str, *, after_create: bool
+    ) -> bool:
+        """Hold a matching request unanswered until released, then cut its connection."""
+        hold = self.faults.take_hold(request.method, op.template, path, after_create=after_create)
+        if hold is None:
+            return False
+        self.changed()
+        await hold.hold()
+        if request.transport is not None:
+            request.transport.abort()
+        return True
 
     def _body_problems(self, op: Operation, body: Any, files: int) -> list[validate.Problem]:
         if body is None:

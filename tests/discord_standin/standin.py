@@ -20,7 +20,7 @@ from aiohttp import web
 
 from tests.discord_standin import interactions as ix
 from tests.discord_standin import routes_core, routes_webhooks  # noqa: F401 - register routes
-from tests.discord_standin.faults import Fault, Faults
+from tests.discord_standin.faults import Fault, Faults, Hold
 from tests.discord_standin.gateway import Gateway
 from tests.discord_standin.rest import Options, Rest, make_app
 from tests.discord_standin.spec import load_spec
@@ -28,6 +28,7 @@ from tests.discord_standin.state import (
     ALL_PERMISSIONS,
     MANAGE_WEBHOOKS,
     MEMBER_PERMISSIONS,
+    Guild,
     InteractionRecord,
     Webhook,
     World,
@@ -82,6 +83,7 @@ class DiscordStandIn:
         return self
 
     async def stop(self) -> None:
+        self.faults.release_all()
         await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -197,6 +199,19 @@ class DiscordStandIn:
 
     # -- world changes --------------------------------------------------------------------------
 
+    def add_guild(
+        self,
+        name: str,
+        channels: tuple[str, ...] = ("news",),
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """Another guild the bot is in (the owner owns it); ``shard=(id, count)`` puts it on
+        that shard. Add guilds before the bot connects: no GUILD_CREATE is sent for it."""
+        guild = self.world.add_guild(name, channels, shard=shard)
+        guild.member_ids.append(self.member_id)
+        return guild
+
     def add_user(self, username: str) -> int:
         user = self.world.add_user(username)
         self.guild.member_ids.append(user.id)
@@ -235,6 +250,15 @@ class DiscordStandIn:
         return self.faults.add(Fault(route, 0, times, drop_after_create=True))
 
     kill_after_create = drop_after_create
+
+    def hold_next(self, route: str, times: int = 1, *, after_create: bool = False) -> Hold:
+        """The next `times` matching requests get no answer until `hold.release()` (then their
+        connection is cut); `await hold.reached.wait()` until one is held. `after_create`: the
+        work is done first (the message exists), as when Discord made it but the answer was lost.
+        """
+        hold = Hold(route, times, after_create)
+        self.faults.holds.append(hold)
+        return hold
 
     async def drop_gateway(self, resumable: bool = True) -> None:
         await self.gateway.drop(resumable=resumable)

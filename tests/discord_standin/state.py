@@ -73,8 +73,20 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, channel_names: tuple[str, ...] = ("general",)) -> Guild:
-        guild = Guild(self.ids.next(), name, self.owner.id)
+    def add_guild(
+        self,
+        name: str,
+        channel_names: tuple[str, ...] = ("general",),
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """A guild; ``shard=(id, count)`` picks an id Discord puts on that shard."""
+        guild_id = self.ids.next()
+        if shard is not None:
+            shard_id, count = shard
+            # the shard comes from the timestamp bits: a few milliseconds later is still "now"
+            guild_id += ((shard_id - (guild_id >> 22)) % count) << 22
+        guild = Guild(guild_id, name, self.owner.id)
         guild.member_ids = [self.bot.id, self.owner.id]
         self.guilds[guild.id] = guild
         for name_ in channel_names:

@@ -4,6 +4,7 @@ be tested end to end against the stand-in, and what the stand-in calls a violati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 
@@ -273,3 +274,64 @@ async def test_interaction_answered_twice_or_too_late_is_a_violation() -> None:
         assert (status, reply["code"]) == (404, 10062)
         assert len(server.violations) == 2
         assert server.messages[server.channel_id][0]["content"] == "ok"
+
+
+class ShardBot(commands.AutoShardedBot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """No 5 s wait between the shards' IDENTIFYs."""
+
+
+def shard_bot(shard_ids: list[int] | None) -> commands.AutoShardedBot:
+    bot = ShardBot(
+        command_prefix="!",
+        intents=discord.Intents.default(),
+        allowed_mentions=discord.AllowedMentions.none(),
+        guild_ready_timeout=0.05,
+        shard_count=2,
+        shard_ids=shard_ids,
+    )
+
+    @bot.tree.command(name="where", description="Which shard answers")
+    async def where(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"shard {interaction.guild.shard_id}")
+
+    return bot
+
+
+@contextlib.asynccontextmanager
+async def running(*bots: commands.Bot, token: str) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(b.start(token)) for b in bots]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(b.wait_until_ready() for b in bots)), 5)
+        yield
+    finally:
+        for bot, task in zip(bots, tasks, strict=True):
+            await bot.close()
+            await asyncio.wait_for(task, 5)
+
+
+async def test_a_shard_gets_only_its_guilds_and_their_events(standin: DiscordStandIn) -> None:
+    home = (standin.guild_id >> 22) % 2
+    other = standin.add_guild("Other shard", shard=(1 - home, 2))
+    bots = [shard_bot([0]), shard_bot([1])]
+    async with running(*bots, token=standin.token):
+        for shard_id, bot in enumerate(bots):
+            want = {g for g in standin.world.guilds if (g >> 22) % 2 == shard_id}
+            assert {g.id for g in bot.guilds} == want
+        assert sorted(p["shard"] for p in standin.gateway.identify_payloads) == [[0, 2], [1, 2]]
+        await bots[0].tree.sync()
+        for guild_id, shard_id in ((standin.guild_id, home), (other.id, 1 - home)):
+            channel_id = next(iter(standin.world.guilds[guild_id].channels))
+            record = await standin.send_interaction(guild_id, channel_id, None, "where")
+            answer = await standin.wait_for_response(record)
+            assert answer["content"] == f"shard {shard_id}"
+    assert standin.violations == []
+
+
+async def test_one_process_may_run_every_shard(standin: DiscordStandIn) -> None:
+    other = standin.add_guild("Other shard", shard=(1 - (standin.guild_id >> 22) % 2, 2))
+    bot = shard_bot(None)
+    async with running(bot, token=standin.token):
+        assert {g.id for g in bot.guilds} == {standin.guild_id, other.id}
+        assert standin.identify_count == 2
+    assert standin.violations == []
