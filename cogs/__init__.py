@@ -9,4 +9,5 @@ EXTENSIONS = (
     "cogs.sources",
     "cogs.subscriptions",
     "cogs.status",
+    "cogs.notices",
 )

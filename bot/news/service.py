@@ -28,6 +28,7 @@ from bot.news.filters import Filters
 from bot.news.llm import LLMCondenser
 from bot.news.matcher import FilterSet, removed_counts, representatives
 from bot.news.models import Digest, PollReport, Story
+from bot.news.notices import NoticesMixin
 from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
 from bot.news.sources import SourcesMixin, host_name
@@ -73,8 +74,9 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
     return taxonomy_from_config(items, extend_default=t.mode == "extend")
 
 
-class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin):
-    """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
+class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, NoticesMixin):
+    """The facade: sources, polling and reading here; subscriptions, operations and
+    per-server notices in mixins."""
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.news.errors import StoreError
 from bot.news.store.db import open_database
 from bot.news.store.engine import Conn, Database, PgDatabase, SqliteDatabase
+from bot.news.store.notices import Incident, NoticeSetting, NoticeTable
 from bot.news.store.outbox import Delivery, DeliveryPart, Outbox, Subscription
 from bot.news.store.sources import GLOBAL, SourceTable
 from bot.news.store.stories import Candidate, IngestOutcome, StoryTable
@@ -24,7 +25,9 @@ __all__ = [
     "Conn",
     "Delivery",
     "DeliveryPart",
+    "Incident",
     "IngestOutcome",
+    "NoticeSetting",
     "Store",
     "Subscription",
 ]
@@ -36,6 +39,7 @@ class Store:
         self.sources = SourceTable(db)
         self.stories = StoryTable(db)
         self.outbox = Outbox(db)
+        self.notices = NoticeTable(db, self.outbox)
 
     @property
     def path(self) -> str:

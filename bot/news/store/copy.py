@@ -43,6 +43,8 @@ TABLES: tuple[str, ...] = (
     "deliveries",
     "delivery_parts",
     "llm_cache",
+    "notice_settings",
+    "notice_incidents",
 )
 
 #: rows read from SQLite and written to PostgreSQL at a time
