@@ -80,6 +80,7 @@ def notice_text(notice: Notice, *, now: datetime) -> str:
         source = notice.source
         assert source is not None
         error = shorten(source.last_error or "no detail was given", ERROR_MAX)
+        error += "" if error.endswith((".", "!", "?", "…")) else "."
         text = (
             f"⚠️ Source failing: {_source_line(notice)}\n"
             f"Its last {source.consecutive_failures} polls failed: {error}\n"
