@@ -157,8 +157,10 @@ async def test_what_went_away_ends_without_a_word(service, feed_server, clock) -
     await service.remove_source(feed_server.url("/feed.xml"), scope=A)
     await service.unsubscribe(A, sub.id)
     assert await service.pending_notices() == []  # no "working again", no "resumed"
-    open_rows = await service.store.notices.open_incidents([A])
-    assert open_rows == []
+    assert await service.store.notices.open_incidents([A]) == []
+    clock.advance(timedelta(days=91))  # ended incidents go with retention
+    await service.prune()
+    assert await service.store.db.fetchval("SELECT count(*) FROM notice_incidents") == 0
 
 
 async def test_servers_without_notices_or_with_them_off_are_told_nothing(

@@ -371,6 +371,10 @@ class Outbox:
             await db.execute(
                 "DELETE FROM deliveries WHERE status != 'pending' AND created < ?", (cutoff,)
             )
+            # an ended incident's number never comes back (they grow with time)
+            await db.execute(
+                "DELETE FROM notice_incidents WHERE closed IS NOT NULL AND closed < ?", (cutoff,)
+            )
         return removed
 
     async def llm_cached(self, key: str) -> str | None:
