@@ -264,7 +264,16 @@ class Deliverer:
         reason = unavailable_reason(exc)
         await self.service.delivery_failed(delivery, reason, give_up=True)
         if sub is None:
-            log.error("delivery %s to %s failed: %s", delivery.id, delivery.target, reason)
+            scope = await self.service.notice_refused(delivery, reason)
+            if scope is None:
+                log.error("delivery %s to %s failed: %s", delivery.id, delivery.target, reason)
+                return
+            log.warning("paused the notices of %s (%s): %s", scope, delivery.target, reason)
+            await self.notify(
+                f"Paused the notices of server {scope.removeprefix('guild:')} to"
+                f" <#{delivery.target.removeprefix('channel:')}>: {reason}."
+                " An admin there can run /notices channel:... to resume them."
+            )
             return
         await self.service.pause_subscription(sub.id, reason)
         where = f"<#{sub.channel_id}>" if sub.channel_id else "its webhook"

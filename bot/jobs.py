@@ -21,6 +21,7 @@ from bot.news.errors import NewsError
 from bot.news.schedules import parse_schedule
 from bot.news.service import NewsService
 from bot.news.store import Subscription
+from bot.notices import Notifier
 from bot.render import escape
 from bot.shards import ShardSet
 
@@ -70,6 +71,7 @@ class Jobs:
         self._tasks: set[asyncio.Task] = set()
         self._poll_lock = asyncio.Lock()
         self.catch_up_task: asyncio.Task | None = None
+        self.notifier = Notifier(service, deliverer, self.shards.owns_scope)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -162,6 +164,7 @@ class Jobs:
             if report.new_stories:
                 log.info("poll: %d new stories", report.new_stories)
             await self.report_failing_sources()
+            await self.tell_notices()
             await self.deliverer.resend_pending()
             await self.run_instant()
 
@@ -170,6 +173,8 @@ class Jobs:
         self._track_current()
         try:
             await self.deliverer.resend_pending()
+            # a subscription paused while delivering is told within one round
+            await self.tell_notices()
             if not self.config.discord.poll:
                 await self.report_failing_sources()
                 await self.run_instant()
@@ -291,6 +296,14 @@ class Jobs:
         return None
 
     # ------------------------------------------------------------------ notices
+
+    async def tell_notices(self) -> int:
+        """Tell each server with a notices channel what it has not been told (its shards')."""
+        try:
+            return await self.notifier.run()
+        except NewsError as exc:
+            log.error("telling servers their notices failed: %s", exc)
+            return 0
 
     async def report_failing_sources(self) -> None:
         """Tell the log channel once about each source that keeps failing; forget recovered ones.

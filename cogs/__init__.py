@@ -10,4 +10,5 @@ EXTENSIONS = (
     "cogs.sources",
     "cogs.subscriptions",
     "cogs.status",
+    "cogs.notices",
 )

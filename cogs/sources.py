@@ -18,6 +18,7 @@ from cogs._ui.checks import ensure_manage_guild
 from cogs._ui.embeds import sources_embed
 from cogs._ui.options import INTERVAL_CHOICES, window
 from cogs._ui.reply import answer, in_time, say
+from cogs.notices import HINT
 
 
 @app_commands.guild_only()
@@ -60,6 +61,8 @@ class SourcesCog(
             text += f"\nIts first read failed ({escape(error)}); it will be retried."
         if added.note:
             text = escape(added.note) + "\n" + text
+        if await self.service.notices_hint(scope_for(interaction)):
+            text += "\n" + HINT
         await say(interaction, text, ephemeral=True)
 
     @app_commands.command(name="remove", description="Remove one of this server's sources")

@@ -14,6 +14,7 @@ from cogs._ui.checks import ensure_manage_guild, manage_guild_only
 from cogs._ui.embeds import subscriptions_embed, when
 from cogs._ui.filters import DESCRIBE, filters_from, in_words, preview_payloads
 from cogs._ui.reply import answer, in_time, say
+from cogs.notices import HINT
 
 
 def topic_list(text: str | None) -> list[str]:
@@ -96,12 +97,13 @@ class SubscriptionsCog(commands.Cog):
             if nxt is None
             else f"next digest {when(nxt)} ({when(nxt, 'f')})"
         )
-        await say(
-            interaction,
+        text = (
             f"Subscription {sub.id}: {where} gets {what} · {escape(sub.schedule)} "
-            f"({sub.timezone}); {timing}. Only stories the channel has not had are posted.",
-            ephemeral=True,
+            f"({sub.timezone}); {timing}. Only stories the channel has not had are posted."
         )
+        if await self.service.notices_hint(scope_for(interaction)):
+            text += "\n" + HINT
+        await say(interaction, text, ephemeral=True)
 
     @app_commands.command(name="unsubscribe", description="Stop a digest subscription")
     @app_commands.describe(subscription="The subscription (suggestions as you type)")

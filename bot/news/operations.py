@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.news.cluster import HOLD
 from bot.news.models import Source
 from bot.news.schedules import parse_schedule
-from bot.news.store import Store, Subscription
+from bot.news.store import GLOBAL, NoticeSetting, Store, Subscription
 from bot.news.store.db import to_ts
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class Status:
     stories: int
     last_poll: datetime | None
     subscriptions: tuple[tuple[Subscription, datetime | None], ...]
+    #: a server's notices setting (None for the operator's view)
+    notices: NoticeSetting | None = None
 
 
 class OperationsMixin:
@@ -76,6 +78,9 @@ class OperationsMixin:
             ),
             last_poll=max(polled) if polled else None,
             subscriptions=tuple(upcoming),
+            notices=(
+                await self.store.notices.setting(scope) if scope and scope != GLOBAL else None
+            ),
         )
 
     async def _prune_if_due(self) -> None:

@@ -47,6 +47,8 @@ class SourceOutcome:
     key_mode: str | None = None
     candidates: list[Candidate] = field(default_factory=list)
     warning: str | None = None
+    #: more new stories than the per-poll cap, some left for later polls: what happened
+    flood: str | None = None
 
 
 def new_totals() -> dict:
@@ -204,6 +206,7 @@ class Poller:
         cap = self.fetcher.settings.max_new_per_poll
         warning = parsed.warning
         over: set[int] = set()  # beyond the cap: the oldest (then last listed) new ones
+        flood = None
         if len(fresh) > cap:
             order = sorted(range(len(fresh)), key=lambda i: (fresh[i].entry.published, -i))
             over = {id(fresh[i]) for i in order[: len(fresh) - cap]}
@@ -215,6 +218,8 @@ class Poller:
                 else f"the newest {cap} were summarised, the rest stored without a summary"
             )
             held += " (fetch.max_new_per_poll)"
+            if source.last_success is not None:  # a first poll's backlog is no flood
+                flood = held
             warning = f"{warning} {held}." if warning else f"The feed brought {held}."
         if source.last_success is None:
             # first poll: the backlog is stored but never announced, except `backfill` newest
@@ -236,6 +241,7 @@ class Poller:
             key_mode=key_mode if key_mode != source.key_mode else None,
             candidates=work,
             warning=warning,
+            flood=flood,
         )
 
     async def _llm_condense(self, work: Sequence[Candidate]) -> None:
@@ -299,7 +305,7 @@ class Poller:
     async def write(self, batch: Sequence[SourceOutcome], totals: dict) -> None:
         """One transaction for a batch of sources: their stories, then their poll state."""
         now = self.clock()
-        oks, fails, moves = [], [], []
+        oks, fails, moves, floods = [], [], [], []
         async with self.store.transaction() as db:
             for out in batch:
                 if not out.ok:
@@ -329,4 +335,7 @@ class Poller:
                 )
                 if r is not None and r.permanent_url and r.permanent_url != source.url:
                     moves.append((source.id, r.permanent_url))
-            await self.store.sources.record_results(db, now, oks=oks, fails=fails, moves=moves)
+                floods.append((source.id, out.flood))
+            await self.store.sources.record_results(
+                db, now, oks=oks, fails=fails, moves=moves, floods=floods
+            )

@@ -29,6 +29,7 @@ from bot.news.filters import Filters
 from bot.news.llm import LLMCondenser
 from bot.news.matcher import FilterSet, removed_counts, representatives
 from bot.news.models import Digest, PollReport, Story
+from bot.news.notices import NoticesMixin
 from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
 from bot.news.retagging import RetagMixin
@@ -79,9 +80,16 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
 
 
 class NewsService(
-    SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin, BriefingsMixin, RetagMixin
+    SourcesMixin,
+    SubscriptionsMixin,
+    FilteringMixin,
+    OperationsMixin,
+    BriefingsMixin,
+    RetagMixin,
+    NoticesMixin,
 ):
-    """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
+    """The facade: sources, polling and reading here; subscriptions, operations, briefings,
+    topic corrections and per-server notices in mixins."""
 
     def __init__(
         self,

@@ -135,7 +135,7 @@ class SubscriptionsMixin:
         await self.store.outbox.attempt_failed(delivery.id, error, give_up=give_up)
 
     async def pause_subscription(self, sub_id: int, reason: str | None) -> None:
-        await self.store.outbox.pause(sub_id, reason)
+        await self.store.outbox.pause(sub_id, reason, self.clock())
 
     async def mark_run(self, sub_id: int) -> None:
         await self.store.outbox.mark_run(sub_id, self.clock())

@@ -14,7 +14,7 @@ import discord
 from bot.news.filters import Filters
 from bot.news.models import Source
 from bot.news.operations import Status
-from bot.news.store import Subscription
+from bot.news.store import NoticeSetting, Subscription
 from bot.news.topics import Topic
 from bot.render import escape
 
@@ -116,6 +116,21 @@ def subscriptions_embed(
     return embed
 
 
+def notices_line(setting: NoticeSetting) -> str:
+    """A server's notices setting in one sentence (/notices and /status)."""
+    if setting.state == "on":
+        return f"Notices go to <#{setting.channel_id}>."
+    if setting.state == "paused":
+        reason = escape(clip(setting.paused_reason or "Discord refused them", 300))
+        return (
+            f"Notices to <#{setting.channel_id}> are paused: {reason}. Fix the channel, or"
+            " pick another, with `/notices channel:` to resume them."
+        )
+    if setting.state == "off":
+        return "Notices are off; `/notices channel:#mod-log` turns them on."
+    return "No notices channel yet: `/notices channel:#mod-log` tells you when a source breaks."
+
+
 def status_embed(status: Status) -> discord.Embed:
     failing = len(status.sources_failing)
     embed = discord.Embed(title="briefbot status", color=0xED4245 if failing else 0x57F287)
@@ -135,5 +150,7 @@ def status_embed(status: Status) -> discord.Embed:
     if status.subscriptions:
         lines = [subscription_line(s, n) for s, n in status.subscriptions]
         embed.add_field(name="Next digests", value=clip("\n".join(lines), 1024), inline=False)
+    if status.notices is not None:
+        embed.add_field(name="Notices", value=notices_line(status.notices), inline=False)
     embed.set_footer(text=f"briefbot {status.version}")
     return embed

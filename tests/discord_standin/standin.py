@@ -222,6 +222,15 @@ class DiscordStandIn:
         await self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
         return channel.id
 
+    def channel_in(self, guild_id: int, name: str) -> int:
+        return self.world.guilds[guild_id].channel_named(name).id
+
+    async def delete_channel(self, channel_id: int) -> None:
+        """Someone deletes the channel (CHANNEL_DELETE); sends there answer 404 10003."""
+        channel = self.world.channels.pop(channel_id)
+        self.world.guilds[channel.guild_id].channels.pop(channel_id, None)
+        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload())
+
     def forbid_channel(self, channel_id: int, forbidden: bool = True) -> None:
         """The bot loses access: sends there answer 403 50013 Missing Permissions."""
         self.world.channels[channel_id].forbidden = forbidden

@@ -22,6 +22,7 @@ COMMANDS = {
     "subscriptions",
     "subscription",
     "status",
+    "notices",
 }
 MANAGE_GUILD = str(1 << 5)
 LOG: dict[str, str] = {}  # command -> a sample answer, printed for the issue note
@@ -54,7 +55,15 @@ async def test_commands_synced_with_descriptions_and_permissions(w):
     for command in synced.values():
         assert command["description"]
         every_option_described(command.get("options"))
-    for admin in ("sources", "subscribe", "unsubscribe", "subscriptions", "subscription", "retag"):
+    for admin in (
+        "sources",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "subscription",
+        "notices",
+        "retag",
+    ):
         assert synced[admin]["default_member_permissions"] == MANAGE_GUILD
         assert synced[admin]["contexts"] == [0]  # guild only
     assert synced["digest"]["default_member_permissions"] is None
@@ -134,6 +143,7 @@ async def test_status(w):
     text = text_of(answer)
     LOG["/status"] = text[:400]
     assert "1 ok" in text and "Stories stored" in text and "briefbot 0.1.0" in text
+    assert "No notices channel yet: `/notices channel:#mod-log`" in text
 
 
 async def test_admin_commands_hidden_and_refused_without_manage_server(w):
@@ -147,6 +157,24 @@ async def test_admin_commands_hidden_and_refused_without_manage_server(w):
         "subscriptions", enforce_default_permissions=False, permissions="0"
     )
     assert "Manage Server" in answer["content"]
+    record, answer = await w.command(
+        "notices", {"off": True}, enforce_default_permissions=False, permissions="0"
+    )
+    assert "Manage Server" in answer["content"]
+
+
+async def test_notices_set_shown_and_off(w):
+    owner, mod_log = w.standin.owner_id, w.standin.channel("news")
+    _, answer = await w.command("notices", {"channel": mod_log}, user_id=owner)
+    assert answer["content"].startswith(f"This server's notices now go to <#{mod_log}>")
+    _, answer = await w.command("notices", user_id=owner)
+    assert answer["content"] == f"Notices go to <#{mod_log}>."
+    _, answer = await w.command("notices", {"channel": mod_log, "off": True}, user_id=owner)
+    assert "not both" in answer["content"]
+    _, answer = await w.command("notices", {"off": True}, user_id=owner)
+    assert "notices are off" in answer["content"]
+    _, answer = await w.command("status", user_id=owner)
+    assert "Notices are off" in text_of(answer)
 
 
 async def test_sources_commands_with_manage_server(w):

@@ -38,7 +38,8 @@ async def _counts(store: Store) -> dict[str, int]:
 @pytest.fixture
 async def filled(tmp_path, feed_server, clock) -> Filled:
     """Two sources polled twice, a subscription, a delivery sent, a meta key, an LLM cache row,
-    a topic correction and a cached article text."""
+    a topic correction, a cached article text, a server's notices setting and an incident
+    it was told."""
     path = tmp_path / "briefbot.sqlite3"
 
     def item(n: int, **kw):  # text the tagger files under topics, so story_topics fills too
@@ -82,6 +83,15 @@ async def filled(tmp_path, feed_server, clock) -> Filled:
         await outbox.llm_store("model:abc", '{"lead": "x"}', clock())
         await service.retag_story(stories[0].id, ["safety"], scope="guild:7")
         await service.store.articles.put_many({"https://news.example/a": "Article."}, clock())
+        await service.set_notices("guild:7", channel_id=43)  # a server told of an incident
+        await service.store.notices.tell(
+            ("guild:7", "source_failing", 1, 0),
+            closes=False,
+            target="channel:43",
+            payloads=[{"content": "Source failing"}],
+            run_key="notice:guild:7:source_failing:1:0",
+            now=clock(),
+        )
         counts = await _counts(service.store)
         top = await service.store.db.fetchval("SELECT max(id) FROM stories")
     finally:

@@ -18,6 +18,7 @@ from bot.news.errors import StoreError
 from bot.news.store.corrections import ArticleCache, Correction, CorrectionTable
 from bot.news.store.db import open_database
 from bot.news.store.engine import Conn, Database, PgDatabase, SqliteDatabase
+from bot.news.store.notices import Incident, NoticeSetting, NoticeTable
 from bot.news.store.outbox import Delivery, DeliveryPart, Outbox, Subscription
 from bot.news.store.sources import GLOBAL, SourceTable
 from bot.news.store.stories import Candidate, IngestOutcome, StoryTable
@@ -29,7 +30,9 @@ __all__ = [
     "Correction",
     "Delivery",
     "DeliveryPart",
+    "Incident",
     "IngestOutcome",
+    "NoticeSetting",
     "Store",
     "Subscription",
 ]
@@ -43,6 +46,7 @@ class Store:
         self.outbox = Outbox(db)
         self.corrections = CorrectionTable(db)
         self.articles = ArticleCache(db)
+        self.notices = NoticeTable(db, self.outbox)
 
     @property
     def path(self) -> str:

@@ -45,6 +45,8 @@ TABLES: tuple[str, ...] = (
     "llm_cache",
     "topic_corrections",
     "article_texts",
+    "notice_settings",
+    "notice_incidents",
 )
 
 #: rows read from SQLite and written to PostgreSQL at a time

@@ -256,6 +256,35 @@ MIGRATIONS: tuple[Migration, ...] = (
         fetched INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 8: per-server notices. Where a server's own notices go (a channel, off, or paused when
+    # that channel refuses them), and a ledger of the incidents each server was told about:
+    # its key decides, also between several processes, that an incident is told once. A
+    # source remembers since when its polls flood the per-poll cap; a subscription when it
+    # was paused (the incident's number)
+    """
+    CREATE TABLE notice_settings (
+        scope TEXT PRIMARY KEY,
+        channel_id INTEGER,
+        off INTEGER NOT NULL DEFAULT 0,
+        paused_reason TEXT,
+        updated INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE notice_incidents (
+        scope TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject_id INTEGER NOT NULL,
+        incident INTEGER NOT NULL,
+        opened INTEGER NOT NULL,
+        closed INTEGER,
+        PRIMARY KEY (scope, kind, subject_id, incident)
+    ) WITHOUT ROWID;
+    CREATE INDEX notice_incidents_open ON notice_incidents(scope, kind) WHERE closed IS NULL;
+
+    ALTER TABLE sources ADD COLUMN flood_since INTEGER;
+    ALTER TABLE sources ADD COLUMN flood_note TEXT;
+    ALTER TABLE subscriptions ADD COLUMN paused_at INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -51,6 +51,8 @@ class Delivery:
     attempts: int
     last_error: str | None
     parts: tuple[DeliveryPart, ...]
+    #: the run it belongs to (a scheduled digest's minute, a notice's incident), if any
+    run_key: str | None = None
 
 
 def _subscription(row: Row) -> Subscription:
@@ -140,9 +142,11 @@ class Outbox:
         )
         return removed > 0
 
-    async def pause(self, sub_id: int, reason: str | None) -> None:
+    async def pause(self, sub_id: int, reason: str | None, now: datetime | None = None) -> None:
+        """Pause (or, with no reason, resume); ``paused_at`` numbers the pause as an incident."""
         await self._db.execute(
-            "UPDATE subscriptions SET paused_reason = ? WHERE id = ?", (reason, sub_id)
+            "UPDATE subscriptions SET paused_reason = ?, paused_at = ? WHERE id = ?",
+            (reason, to_ts(now) if reason else None, sub_id),
         )
 
     async def get_filters(self, sub_id: int) -> str | None:
@@ -195,39 +199,64 @@ class Outbox:
         enqueueing the same run gets None and sends nothing. ``owner`` (a bot process) holds
         the new delivery for ``lease`` while it sends; if it vanishes, another takes it over.
         """
-        until = to_ts(now + lease) if owner and lease else None
         async with self._db.transaction() as db:
-            delivery_id = await db.fetchval(
-                "INSERT INTO deliveries (subscription_id, target, cluster_ids, created, run_key,"
-                " lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                (
-                    subscription_id,
-                    target,
-                    json.dumps(list(cluster_ids)),
-                    to_ts(now),
-                    run_key,
-                    owner if until else None,
-                    until,
-                ),
+            delivery_id = await self.enqueue_in(
+                db,
+                subscription_id=subscription_id,
+                target=target,
+                cluster_ids=cluster_ids,
+                payloads=payloads,
+                now=now,
+                run_key=run_key,
+                owner=owner,
+                lease=lease,
             )
-            if delivery_id is None:
-                return None
-            await db.executemany(
-                "INSERT INTO delivery_parts (delivery_id, seq, payload, nonce) VALUES (?, ?, ?, ?)",
-                [
-                    (
-                        delivery_id,
-                        seq,
-                        json.dumps(p),
-                        f"bb{delivery_id}.{seq}.{secrets.token_hex(4)}",
-                    )
-                    for seq, p in enumerate(payloads)
-                ],
-            )
+        if delivery_id is None:
+            return None
         delivery = await self.delivery(delivery_id)
         assert delivery is not None
         return delivery
+
+    async def enqueue_in(
+        self,
+        db: Conn,
+        *,
+        subscription_id: int | None,
+        target: str,
+        cluster_ids: Sequence[int],
+        payloads: Sequence[dict],
+        now: datetime,
+        run_key: str | None = None,
+        owner: str | None = None,
+        lease: timedelta | None = None,
+    ) -> int | None:
+        """:meth:`enqueue` inside the caller's transaction (which may record why it was sent,
+        as a notice's incident does); returns the new delivery's id, None for a known run."""
+        until = to_ts(now + lease) if owner and lease else None
+        delivery_id = await db.fetchval(
+            "INSERT INTO deliveries (subscription_id, target, cluster_ids, created, run_key,"
+            " lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            (
+                subscription_id,
+                target,
+                json.dumps(list(cluster_ids)),
+                to_ts(now),
+                run_key,
+                owner if until else None,
+                until,
+            ),
+        )
+        if delivery_id is None:
+            return None
+        await db.executemany(
+            "INSERT INTO delivery_parts (delivery_id, seq, payload, nonce) VALUES (?, ?, ?, ?)",
+            [
+                (delivery_id, seq, json.dumps(p), f"bb{delivery_id}.{seq}.{secrets.token_hex(4)}")
+                for seq, p in enumerate(payloads)
+            ],
+        )
+        return delivery_id
 
     async def delivery(self, delivery_id: int) -> Delivery | None:
         row = await self._db.fetchone("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
@@ -251,6 +280,7 @@ class Outbox:
             attempts=row["attempts"],
             last_error=row["last_error"],
             parts=parts,
+            run_key=row["run_key"],
         )
 
     async def pending(self) -> list[Delivery]:
@@ -340,6 +370,10 @@ class Outbox:
             )
             await db.execute(
                 "DELETE FROM deliveries WHERE status != 'pending' AND created < ?", (cutoff,)
+            )
+            # an ended incident's number never comes back (they grow with time)
+            await db.execute(
+                "DELETE FROM notice_incidents WHERE closed IS NOT NULL AND closed < ?", (cutoff,)
             )
         return removed
 

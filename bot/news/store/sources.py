@@ -265,12 +265,15 @@ class SourceTable:
         oks: Sequence[tuple[int, datetime, str | None, str | None, str | None]] = (),
         fails: Sequence[tuple[int, str | None, datetime]] = (),
         moves: Sequence[tuple[int, str]] = (),
+        floods: Sequence[tuple[int, str | None]] = (),
     ) -> None:
         """Store polls' outcomes inside the caller's transaction.
 
         ``oks``: (source id, next poll, etag, last-modified, new key mode or None);
         ``fails``: (source id, error sentence, next poll); ``moves``: (source id, new URL)
-        after a permanent redirect. A polled source's lease ends here.
+        after a permanent redirect; ``floods``: (source id, what a poll over the per-poll cap
+        did, or None for a poll within it): a run of capped polls is one flood, dated by
+        its first. A polled source's lease ends here.
         """
         stamp = to_ts(now)
         if oks:
@@ -287,6 +290,20 @@ class SourceTable:
                 " consecutive_failures = consecutive_failures + 1, next_poll = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 [(stamp, error, to_ts(n), i) for i, error, n in fails],
+            )
+        flooded = [(stamp, note, i) for i, note in floods if note]
+        if flooded:
+            await db.executemany(
+                "UPDATE sources SET flood_since = coalesce(flood_since, ?), flood_note = ?"
+                " WHERE id = ?",
+                flooded,
+            )
+        calm = [i for i, note in floods if not note]
+        if calm:
+            await db.execute(
+                "UPDATE sources SET flood_since = NULL, flood_note = NULL"
+                f" WHERE flood_since IS NOT NULL AND id IN ({','.join('?' * len(calm))})",
+                calm,
             )
         if moves:
             # a permanent redirect moves the feed; keep the old URL if the new one is taken
