@@ -173,16 +173,33 @@ class Deliverer:
         if task is not None:
             self._active.add(task)
         done = False
+        # the lease is renewed while this process waits for the target and sends (retries
+        # included), so another process takes the delivery over only if this one is gone
+        renewer = asyncio.get_running_loop().create_task(self._renew(delivery))
         try:
             lock = self._locks.setdefault(delivery.target, asyncio.Lock())
             async with lock:
                 done = await self._send_with_retries(delivery, sub)
                 return done
         finally:
+            renewer.cancel()
             if not done:
                 self._claimed.discard(delivery.id)
             if task is not None:
                 self._active.discard(task)
+
+    async def _renew(self, delivery: Delivery) -> None:
+        every = max(0.5, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                held = await self.service.renew_delivery(delivery, self.owner, self.lease)
+            except Exception as exc:  # the send goes on; the nonce still guards a resend
+                log.warning("could not renew the lease of delivery %s: %s", delivery.id, exc)
+                continue
+            if not held:
+                log.warning("delivery %s was taken over by another process", delivery.id)
+                return
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - a grace period
         """Let sends under way finish (shutdown); whatever does not stays pending in the outbox."""

@@ -8,6 +8,7 @@ subscription changes, so the database stays the only truth about what is schedul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from bot.shards import ShardSet
 log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(minutes=1)
+#: how late a scheduled job may still fire (APScheduler's misfire grace)
+MISFIRE_GRACE = timedelta(seconds=300)
 #: how often a bot process looks for deliveries nobody holds (a dead process's) and, when
 #: workers poll, runs the instant subscriptions; more often when the delivery lease is shorter
 DELIVER_EVERY = timedelta(seconds=30)
@@ -66,7 +69,11 @@ class Jobs:
         self.first_poll = first_poll
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+            },
         )
         self._tasks: set[asyncio.Task] = set()
         self._poll_lock = asyncio.Lock()
@@ -193,8 +200,17 @@ class Jobs:
     async def scheduled_run(self, sub_id: int) -> bool:
         """The scheduler's job: a run named by its minute, so that two processes that both
         schedule the subscription (a shard handed over, a misconfiguration) post it once."""
-        now = self.service.clock().replace(second=0, microsecond=0)
-        return await self.run_subscription(sub_id, run_key=f"{sub_id}:{int(now.timestamp())}")
+        sub = await self._subscription(sub_id)
+        now = self.service.clock()
+        due = None
+        if sub is not None:
+            # the fire time this run is for (a job may fire late, within the misfire grace),
+            # the same key the catch-up after a restart would give it
+            with contextlib.suppress(NewsError):
+                due = parse_schedule(sub.schedule, sub.timezone).next_run(now - MISFIRE_GRACE)
+        if due is None or due > now:
+            due = now.replace(second=0, microsecond=0)
+        return await self.run_subscription(sub_id, run_key=f"{sub_id}:{int(due.timestamp())}")
 
     async def run_subscription(self, sub_id: int, *, run_key: str | None = None) -> bool:
         """Post what the subscription's target has not had; True when something was posted.

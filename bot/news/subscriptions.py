@@ -122,6 +122,9 @@ class SubscriptionsMixin:
         """Pending deliveries no live process holds, leased to ``owner`` (oldest first)."""
         return await self.store.outbox.claim(owner, self.clock(), lease=lease)
 
+    async def renew_delivery(self, delivery: Delivery, owner: str, lease: timedelta) -> bool:
+        return await self.store.outbox.renew(owner, delivery.id, self.clock() + lease)
+
     async def release_delivery(self, delivery: Delivery, owner: str) -> None:
         await self.store.outbox.release(owner, delivery.id)
 

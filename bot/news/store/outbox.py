@@ -309,6 +309,14 @@ class Outbox:
         ids = sorted(r[0] for r in rows)
         return [d for d in [await self.delivery(i) for i in ids] if d is not None]
 
+    async def renew(self, owner: str, delivery_id: int, until: datetime) -> bool:
+        """Extend the owner's lease while it sends; False when another process holds it."""
+        changed = await self._db.execute(
+            "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+            (to_ts(until), delivery_id, owner),
+        )
+        return changed > 0
+
     async def release(self, owner: str, delivery_id: int) -> None:
         await self._db.execute(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
