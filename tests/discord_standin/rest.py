@@ -9,6 +9,7 @@ spec's response schemas too, so a drift in the stand-in shows up in `self_check`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import Awaitable, Callable
@@ -182,6 +183,9 @@ class Rest:
             reply = {"message": error.message, "code": error.code}
             return json_response(error.status, reply, headers)
         self._check_own_reply(op, status, reply)
+        slow = self.faults.take(request.method, op.template, path, drop=False, delayed=True)
+        if slow is not None:
+            await asyncio.sleep(slow.delay)  # done, but the answer comes late (or never)
         if self.faults.take(request.method, op.template, path, drop=True) is not None:
             # The server did the work but the client never hears back, as after a crash.
             if request.transport is not None:

@@ -211,6 +211,19 @@ class DiscordStandIn:
         """The bot loses access: sends there answer 403 50013 Missing Permissions."""
         self.world.channels[channel_id].forbidden = forbidden
 
+    async def delete_channel(self, channel_id: int) -> None:
+        """The channel is deleted (CHANNEL_DELETE); REST calls on it answer 404 10003."""
+        channel = self.world.channels.pop(channel_id)
+        self.world.guilds[channel.guild_id].channels.pop(channel_id, None)
+        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload())
+
+    async def deny_bot(self, channel_id: int, permissions: int) -> None:
+        """A member overwrite denies the bot these permission bits in the channel
+        (CHANNEL_UPDATE); sends then get what Discord answers (see routes_core)."""
+        channel = self.world.channels[channel_id]
+        channel.bot_deny = (self.bot_user_id, permissions) if permissions else None
+        await self.gateway.dispatch("CHANNEL_UPDATE", channel.payload())
+
     def add_webhook(self, channel_id: int | None = None, name: str = "feed") -> Webhook:
         return self.world.add_webhook(channel_id or self.channel_id, name)
 
@@ -236,8 +249,12 @@ class DiscordStandIn:
 
     kill_after_create = drop_after_create
 
-    async def drop_gateway(self, resumable: bool = True) -> None:
-        await self.gateway.drop(resumable=resumable)
+    def delay_next(self, route: str, seconds: float, times: int = 1) -> Fault:
+        """Do the work (the message exists) but hold the answer back `seconds`."""
+        return self.faults.add(Fault(route, 0, times, delay=seconds))
+
+    async def drop_gateway(self, resumable: bool = True, code: int | None = None) -> None:
+        await self.gateway.drop(resumable=resumable, code=code)
 
     async def request_reconnect(self) -> None:
         await self.gateway.request_reconnect()
