@@ -19,7 +19,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Config
-from bot.deliver import DEFAULT_RETRY_DELAYS, Deliverer
+from bot.deliver import DEFAULT_RETRY_DELAYS, DEFAULT_SEND_TIMEOUT, Deliverer
 from bot.jobs import FIRST_POLL, POLL_EVERY, Jobs
 from bot.news.service import NewsService
 from cogs import EXTENSIONS
@@ -59,6 +59,7 @@ class BriefBot(commands.Bot):
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         shutdown_grace: float = SHUTDOWN_GRACE,
         first_poll: timedelta | None = FIRST_POLL,
+        send_timeout: float = DEFAULT_SEND_TIMEOUT,
         **client_options: Any,
     ) -> None:
         d = config.discord
@@ -85,6 +86,7 @@ class BriefBot(commands.Bot):
             log_channel_id=config.discord.log_channel_id,
             retry_delays=retry_delays,
             lease=timedelta(seconds=config.worker.lease_seconds),
+            send_timeout=send_timeout,
         )
         self.jobs = Jobs(
             service, self.deliverer, config, poll_every=poll_every, first_poll=first_poll

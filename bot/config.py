@@ -172,6 +172,8 @@ class DiscordConfig:
     #: ``briefbot run --shards N --shard-ids a,b`` or ``$BRIEFBOT_SHARDS`` / ``$BRIEFBOT_SHARD_IDS``
     shards: int = 0
     shard_ids: tuple[int, ...] = ()
+    #: the most sources one server may add with /sources add (config sources do not count)
+    max_sources_per_guild: int = 100
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ _POSITIVE = {
     "lease_seconds",
     "batch",
     "idle_seconds",
+    "max_sources_per_guild",
 }
 
 

@@ -14,6 +14,7 @@ the operator once; a payload Discord refuses (400) is given up, as resending can
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from bot.news.models import Digest
 from bot.news.service import NewsService
 from bot.news.store import Delivery, Subscription
 from bot.news.worker import worker_name
-from bot.render import payload_to_kwargs, render_digest
+from bot.render import fit_payload, payload_to_kwargs, render_digest
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,15 @@ FORBIDDEN_CODES = {
     50013: "the bot lacks permission to post there (Send Messages, Embed Links)",
 }
 
+#: the channel permissions a digest part needs, as discord.py names them and as Discord shows them
+NEEDED_PERMISSIONS = (("view_channel", "View Channel"), ("send_messages", "Send Messages"))
+EMBED_PERMISSION = ("embed_links", "Embed Links")
+
 #: waits between tries within one pass; after the last, the delivery waits for the next pass
 DEFAULT_RETRY_DELAYS = (2.0, 8.0, 30.0)
+#: how long one send may take before it counts as failed (and is retried: the nonce makes a
+#: resend of a message Discord did create a no-op)
+DEFAULT_SEND_TIMEOUT = 30.0
 #: how long a process holds a delivery it is sending; then another may take it over
 DEFAULT_LEASE = timedelta(minutes=2)
 
@@ -73,6 +81,18 @@ def failure_kind(exc: BaseException) -> str:
     return "refused"
 
 
+def piece_nonce(nonce: str, index: int) -> str:
+    """The nonce of the ``index``-th extra message of a split part: stable, within 25 chars."""
+    return "bb" + hashlib.sha256(f"{nonce}:{index}".encode()).hexdigest()[:23]
+
+
+def lacks(names: Sequence[str]) -> str:
+    """The reason a subscription pauses when the bot lacks channel permissions."""
+    which = " and ".join(names)
+    noun = "permission" if len(names) == 1 else "permissions"
+    return f"the bot lacks the {which} {noun} in the channel"
+
+
 def unavailable_reason(exc: BaseException) -> str:
     if isinstance(exc, discord.HTTPException):
         reason = GONE_CODES.get(exc.code) or FORBIDDEN_CODES.get(exc.code)
@@ -81,6 +101,8 @@ def unavailable_reason(exc: BaseException) -> str:
         return f"Discord answered {exc.status} ({exc.text or 'no detail'})"
     return str(exc)
 
+
+_PERMISSION_ORDER = [label for _attr, label in (*NEEDED_PERMISSIONS, EMBED_PERMISSION)]
 
 _WEBHOOK_URL = re.compile(r"/webhooks/(?P<id>\d{15,21})/(?P<token>[\w.-]+)/?$")
 
@@ -107,6 +129,7 @@ class Deliverer:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        send_timeout: float = DEFAULT_SEND_TIMEOUT,
     ) -> None:
         self.client = client
         self.service = service
@@ -120,6 +143,7 @@ class Deliverer:
         #: this process's name in the outbox's leases, and how long a lease lasts
         self.owner = owner or worker_name()
         self.lease = lease
+        self.send_timeout = send_timeout
 
     # ------------------------------------------------------------------ public
 
@@ -227,15 +251,16 @@ class Deliverer:
                 await self._send_parts(delivery, sub, sent)
             except Exception as exc:
                 kind = failure_kind(exc)
+                error = str(exc) or type(exc).__name__  # a timeout has no message of its own
                 if kind == "retry":
                     log.warning(
                         "delivery %s to %s failed (try %d): %s",
                         delivery.id,
                         delivery.target,
                         attempt + 1,
-                        exc,
+                        error,
                     )
-                    await self.service.delivery_failed(delivery, str(exc)[:500], give_up=False)
+                    await self.service.delivery_failed(delivery, error[:500], give_up=False)
                     if delay is None:
                         return False
                     await asyncio.sleep(delay)
@@ -259,26 +284,70 @@ class Deliverer:
         for part in delivery.parts:
             if part.seq in sent:
                 continue
-            kwargs = payload_to_kwargs(part.payload)
-            if delivery.target.startswith("webhook:"):
-                if sub is None or not sub.webhook_url:
-                    raise TargetUnavailable("the webhook subscription is gone")
-                webhook = webhook_for(sub.webhook_url, self.session)
-                message = await webhook.send(**kwargs, wait=True, allowed_mentions=NO_MENTIONS)
-            else:
-                channel_id = int(delivery.target.removeprefix("channel:"))
-                channel = self.client.get_partial_messageable(channel_id)
-                # a stored nonce makes discord.py send enforce_nonce=True: a resend is a no-op
-                message = await channel.send(
-                    **kwargs, nonce=part.nonce, allowed_mentions=NO_MENTIONS
-                )
+            # a part over Discord's limits (rendered by an older version, or by a bug) goes out
+            # as several messages rather than being refused; each has a nonce of its own
+            pieces = fit_payload(part.payload)
+            for i, piece in enumerate(pieces):
+                nonce = part.nonce if i == 0 else piece_nonce(part.nonce, i)
+                message = await self._send_one(delivery, sub, piece, nonce)
             await self.service.part_sent(delivery, part.seq, str(message.id))
             sent.add(part.seq)
+
+    async def _send_one(
+        self, delivery: Delivery, sub: Subscription | None, payload: dict, nonce: str
+    ) -> discord.Message | discord.WebhookMessage:
+        """One message to the target; raises what Discord answered, or TargetUnavailable."""
+        kwargs = payload_to_kwargs(payload)
+        if delivery.target.startswith("webhook:"):
+            if sub is None or not sub.webhook_url:
+                raise TargetUnavailable("the webhook subscription is gone")
+            webhook = webhook_for(sub.webhook_url, self.session)
+            sending = webhook.send(**kwargs, wait=True, allowed_mentions=NO_MENTIONS)
+        else:
+            channel_id = int(delivery.target.removeprefix("channel:"))
+            missing = self.missing_permissions(channel_id, payload)
+            if missing:
+                raise TargetUnavailable(lacks(missing))
+            channel = self.client.get_partial_messageable(channel_id)
+            # a stored nonce makes discord.py send enforce_nonce=True: a resend is a no-op
+            sending = channel.send(**kwargs, nonce=nonce, allowed_mentions=NO_MENTIONS)
+        message = await asyncio.wait_for(sending, self.send_timeout)
+        if payload.get("embeds") and not message.embeds:
+            # Discord drops the embeds of a message with content when the bot lacks Embed
+            # Links: the stories did not arrive, so this part is not marked sent
+            raise TargetUnavailable(lacks([EMBED_PERMISSION[1]]))
+        return message
+
+    def missing_permissions(self, channel_id: int, payload: dict) -> list[str]:
+        """The permissions the bot lacks to post ``payload`` there, as far as its cache knows
+        (nothing when the channel or the bot's member is not cached: Discord will say)."""
+        get_channel = getattr(self.client, "get_channel", None)
+        channel = get_channel(channel_id) if get_channel is not None else None
+        guild = getattr(channel, "guild", None)
+        me = getattr(guild, "me", None)
+        if channel is None or me is None or not hasattr(channel, "permissions_for"):
+            return []
+        perms = channel.permissions_for(me)
+        needed = [*NEEDED_PERMISSIONS, *([EMBED_PERMISSION] if payload.get("embeds") else [])]
+        missing = [label for attr, label in needed if not getattr(perms, attr)]
+        # without View Channel Discord grants nothing there, without Send Messages no embeds:
+        # name the one permission that gives the others back
+        for first in ("View Channel", "Send Messages"):
+            if first in missing:
+                return [first]
+        return missing
 
     async def _target_unavailable(
         self, delivery: Delivery, sub: Subscription | None, exc: BaseException
     ) -> None:
         reason = unavailable_reason(exc)
+        if isinstance(exc, discord.HTTPException) and exc.code in FORBIDDEN_CODES:
+            channel_id = delivery.target.removeprefix("channel:")
+            if channel_id.isdigit():
+                parts = [p.payload for p in delivery.parts]
+                missing = {m for p in parts for m in self.missing_permissions(int(channel_id), p)}
+                if missing:
+                    reason = lacks(sorted(missing, key=_PERMISSION_ORDER.index))
         await self.service.delivery_failed(delivery, reason, give_up=True)
         if sub is None:
             scope = await self.service.notice_refused(delivery, reason)

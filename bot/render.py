@@ -369,6 +369,129 @@ def render_stories(
     return {"embeds": [embed]}
 
 
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER = 2048
+MAX_AUTHOR = 256
+
+
+def fits(payload: dict[str, Any]) -> bool:
+    """Whether a message payload keeps every Discord limit on its content and embeds."""
+    embeds = payload.get("embeds") or []
+    if size(payload.get("content") or "") > MAX_CONTENT or len(embeds) > MAX_EMBEDS:
+        return False
+    if sum(embed_size(e) for e in embeds) > MAX_EMBED_TOTAL:
+        return False
+    return all(_embed_fits(e) for e in embeds)
+
+
+def _embed_fits(embed: dict[str, Any]) -> bool:
+    fields = embed.get("fields") or []
+    return (
+        size(embed.get("title") or "") <= MAX_TITLE
+        and size(embed.get("description") or "") <= MAX_DESCRIPTION
+        and len(fields) <= MAX_FIELDS
+        and size((embed.get("footer") or {}).get("text") or "") <= MAX_FOOTER
+        and size((embed.get("author") or {}).get("name") or "") <= MAX_AUTHOR
+        and all(
+            size(f.get("name") or "") <= MAX_FIELD_NAME
+            and size(f.get("value") or "") <= MAX_FIELD_VALUE
+            for f in fields
+        )
+    )
+
+
+def fit_payload(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """A payload over Discord's limits as several messages within them, nothing dropped that
+    can be kept: long content and descriptions are split at line breaks (else spaces), an
+    embed's fields spread over "(cont.)" embeds, the embeds over messages. Only names and
+    titles, which cannot be split, are shortened. A payload that fits comes back alone."""
+    if fits(payload):
+        return [payload]
+    content = payload.get("content") or ""
+    chunks = _split_text(content, MAX_CONTENT) if content else []
+    embeds = [piece for e in payload.get("embeds") or [] for piece in _fit_embed(e)]
+    out: list[dict[str, Any]] = [{"content": c} for c in chunks[:-1]]
+    last = chunks[-1] if chunks else ""
+    if last or embeds:
+        out += _messages(last, embeds)
+    return out or [payload]
+
+
+def _fit_embed(embed: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {k: v for k, v in embed.items() if k not in ("description", "fields")}
+    title = _cut(embed.get("title") or "", MAX_TITLE)
+    if title:
+        base["title"] = title
+    if base.get("footer"):
+        base["footer"] = {**base["footer"], "text": _cut(base["footer"].get("text") or "", 2048)}
+    if base.get("author"):
+        base["author"] = {**base["author"], "name": _cut(base["author"].get("name") or "", 256)}
+    more = {"title": _cut(title, MAX_TITLE - len(CONT)) + CONT} if title else {}
+
+    def follow_on() -> dict[str, Any]:
+        return {**{k: v for k, v in base.items() if k in ("color", "url")}, **more}
+
+    pieces: list[dict[str, Any]] = []
+    for i, text in enumerate(_split_text(embed.get("description") or "", MAX_DESCRIPTION)):
+        pieces.append({**(base if i == 0 else follow_on()), "description": text})
+    if not pieces:
+        pieces.append(dict(base))
+    for field in embed.get("fields") or []:
+        fixed = {
+            **field,
+            "name": _cut(field.get("name") or "", MAX_FIELD_NAME) or "\u200b",
+            "value": _cut(field.get("value") or "", MAX_FIELD_VALUE) or "\u200b",
+        }
+        current = pieces[-1]
+        fields = current.get("fields") or []
+        grown = {**current, "fields": [*fields, fixed]}
+        if len(fields) >= MAX_FIELDS or embed_size(grown) > MAX_EMBED_TOTAL:
+            grown = {**follow_on(), "fields": [fixed]}
+            pieces.append(grown)
+        else:
+            pieces[-1] = grown
+    return pieces
+
+
+def _prefix_within(text: str, limit: int) -> int:
+    """The longest prefix (in code points) of ``text`` within ``limit`` UTF-16 units."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if size(text[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _cut(text: str, limit: int) -> str:
+    if size(text) <= limit:
+        return text
+    return text[: _prefix_within(text, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS
+
+
+def _split_text(text: str, limit: int) -> list[str]:
+    """Text in pieces of at most ``limit`` UTF-16 units, cut at a line break, else a space."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while size(rest) > limit:
+        cut = _prefix_within(rest, limit)
+        window = rest[:cut]
+        at = window.rfind("\n")
+        if at <= 0:
+            at = window.rfind(" ")
+        if at > 0:
+            cut = at
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
 def payload_to_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     """A stored payload as keyword arguments for ``Messageable.send`` / ``followup.send``."""
     kwargs: dict[str, Any] = {}

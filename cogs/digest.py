@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.guild import scope_for
 from bot.render import render_digest
 from cogs._ui import autocomplete
+from cogs._ui.checks import expensive
 from cogs._ui.filters import DESCRIBE, filters_from
 from cogs._ui.options import SINCE_CHOICES, window
 from cogs._ui.reply import answer, in_time
@@ -33,6 +34,7 @@ class DigestCog(commands.Cog):
     )
     @app_commands.choices(since=SINCE_CHOICES)
     @app_commands.autocomplete(topic=autocomplete.topic)
+    @expensive()
     async def digest(
         self,
         interaction: discord.Interaction,

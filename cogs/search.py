@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.guild import scope_for
 from cogs._ui import autocomplete
+from cogs._ui.checks import expensive
 from cogs._ui.options import SINCE_CHOICES, window
 from cogs._ui.paginator import StoryPages
 from cogs._ui.reply import answer, in_time
@@ -30,6 +31,7 @@ class SearchCog(commands.Cog):
     )
     @app_commands.choices(since=SINCE_CHOICES)
     @app_commands.autocomplete(topic=autocomplete.topic)
+    @expensive()
     async def search(
         self,
         interaction: discord.Interaction,

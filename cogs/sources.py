@@ -14,7 +14,7 @@ from bot.config import format_duration
 from bot.guild import scope_for
 from bot.render import escape, render_stories
 from cogs._ui import autocomplete
-from cogs._ui.checks import ensure_manage_guild
+from cogs._ui.checks import ensure_manage_guild, expensive
 from cogs._ui.embeds import sources_embed
 from cogs._ui.options import INTERVAL_CHOICES, window
 from cogs._ui.reply import answer, in_time, say
@@ -41,6 +41,7 @@ class SourcesCog(
         interval="How often to check it (default from the bot's configuration)",
     )
     @app_commands.choices(interval=INTERVAL_CHOICES)
+    @expensive()
     async def add(
         self,
         interaction: discord.Interaction,
@@ -84,6 +85,7 @@ class SourcesCog(
         name="test", description="Preview three condensed stories of a feed, without adding it"
     )
     @app_commands.describe(url="The feed's URL, or a site's page that links its feed")
+    @expensive()
     async def test(
         self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
     ) -> None:

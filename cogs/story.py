@@ -19,6 +19,7 @@ from bot.news.errors import NewsError
 from bot.news.models import Story
 from bot.render_briefing import render_briefing
 from bot.textrender import headline_of
+from cogs._ui.checks import expensive
 from cogs._ui.reply import answer, in_time, tell_error
 from cogs.errors import UNEXPECTED, sentence
 
@@ -93,6 +94,7 @@ class StoryCog(commands.Cog):
         id="The story's id (on its Brief button and in `briefbot stories`)",
         private="Show the briefing only to you (default: everyone in the channel sees it)",
     )
+    @expensive()
     async def story(
         self,
         interaction: discord.Interaction,

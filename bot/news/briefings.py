@@ -31,7 +31,9 @@ class BriefingsMixin:
         """The long briefing of the story's cluster, as this scope sees it.
 
         Raises :class:`StoryNotFoundError` for an id that is not stored or not visible."""
-        cluster = await self.store.stories.in_cluster(story_id, scope=scope, limit=MAX_CLUSTER)
+        cluster = []
+        if 0 < story_id < 2**63:  # a larger id cannot be stored, so it names no story
+            cluster = await self.store.stories.in_cluster(story_id, scope=scope, limit=MAX_CLUSTER)
         if not cluster:
             raise StoryNotFoundError(
                 f"there is no story {story_id} here (a story's id is shown with it in"

@@ -69,6 +69,18 @@ class DuplicateSourceError(NewsError):
     """The source is already subscribed in this scope."""
 
 
+class SourceLimitError(NewsError):
+    """The scope has as many sources of its own as it may have."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        noun = "source" if limit == 1 else "sources"
+        super().__init__(
+            f"this server already has {limit} {noun} of its own, the most it may have"
+            " (discord.max_sources_per_guild); remove one before adding another"
+        )
+
+
 class QueryError(NewsError):
     """A search query that cannot be used."""
 

@@ -46,8 +46,10 @@ class Schedule:
 
 def zone(name: str) -> ZoneInfo:
     try:
+        if len(name) > 100:  # IANA names are short; a long one would reach the file system
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file can have
         raise ScheduleError(
             f"{name!r} is not a time zone; use an IANA name like Europe/Berlin or America/New_York"
         ) from None

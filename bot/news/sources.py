@@ -7,6 +7,7 @@ fetcher, poller, enricher and clock.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.news.discover import find_feed_links
-from bot.news.errors import FetchError, InvalidURLError, NewsError, NotAFeedError, ParseError
+from bot.news.errors import (
+    FetchError,
+    InvalidURLError,
+    NewsError,
+    NotAFeedError,
+    ParseError,
+    SourceLimitError,
+)
 from bot.news.fetch import Fetcher
 from bot.news.models import PollReport, Source, Story
 from bot.news.opml import read_opml, write_opml
@@ -40,6 +48,16 @@ class AddedSource:
 class ImportReport:
     added: tuple[Source, ...]
     skipped: tuple[tuple[str, str], ...]  # (url, reason)
+
+
+#: characters a display name loses: control characters, bidirectional overrides and isolates
+#: (they reorder the text around them), zero-width spaces and the byte-order mark
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def display_name(text: str | None) -> str:
+    """A name as typed, on one line, without invisible characters; at most 100 characters."""
+    return " ".join(_INVISIBLE.sub(" ", text or "").split())[:100]
 
 
 def host_name(url: str) -> str:
@@ -73,16 +91,25 @@ class SourcesMixin:
         backfill: int = 0,
         full_text: bool | None = None,
     ) -> AddedSource:
-        """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it."""
+        """Fetch the URL once to confirm it is a feed (or a page naming one); add and ingest it.
+
+        A server (any scope but the global one) may own at most
+        ``discord.max_sources_per_guild`` sources; one more raises SourceLimitError, before
+        anything is fetched.
+        """
+        limit = self._source_limit(scope)
+        if limit is not None and await self.store.sources.owned_count(scope) >= limit:
+            raise SourceLimitError(limit)
         feed_url, result, parsed, note = await self._resolve_feed(url)
         source, created = await self.store.sources.add(
             url=feed_url,
-            name=(name or parsed.title or host_name(feed_url)).strip()[:100],
+            name=display_name(name) or display_name(parsed.title) or host_name(feed_url),
             interval=interval or self.config.fetch.default_interval,
             backfill=backfill,
             full_text=full_text,
             scope=scope,
             now=self.clock(),
+            limit=limit,
         )
         report = PollReport()
         if created:  # a feed another scope already polls is not ingested again
@@ -101,6 +128,10 @@ class SourcesMixin:
             )
             source = await self.store.sources.get(source.id) or source
         return AddedSource(source, note, report)
+
+    def _source_limit(self, scope: str) -> int | None:
+        """The most sources the scope may own: None for the operator's global scope."""
+        return None if scope == GLOBAL else self.config.discord.max_sources_per_guild
 
     async def _resolve_feed(self, url: str):
         clean = canonical_url(url.strip())
@@ -195,6 +226,7 @@ class SourcesMixin:
                     full_text=None,
                     scope=scope,
                     now=self.clock(),
+                    limit=self._source_limit(scope),
                 )
             except NewsError as exc:
                 skipped.append((feed.url, str(exc)))

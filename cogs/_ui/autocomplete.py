@@ -65,8 +65,15 @@ async def topic_list(interaction: discord.Interaction, current: str) -> Choices:
     return out[:MAX_CHOICES]
 
 
+def _may_manage(interaction: discord.Interaction) -> bool:
+    """Suggestions of a server's sources and subscriptions are for those who may change them."""
+    return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
 async def own_source(interaction: discord.Interaction, current: str) -> Choices:
     """This server's own sources (config sources cannot be removed from Discord)."""
+    if not _may_manage(interaction):
+        return []
     scope = scope_for(interaction)
     try:
         sources = await _service(interaction).list_sources(scope=scope)
@@ -104,6 +111,8 @@ async def story(interaction: discord.Interaction, current: str) -> Choices:
 
 
 async def subscription(interaction: discord.Interaction, current: str) -> Choices:
+    if not _may_manage(interaction):
+        return []
     scope = scope_for(interaction)
     try:
         subs = await _service(interaction).subscriptions(scope)

@@ -31,6 +31,21 @@ def ensure_manage_guild(interaction: discord.Interaction) -> bool:
     return True
 
 
+#: uses of an expensive command (a digest, a search, a fetch) one person may make per window;
+#: one more gets a polite answer saying when to try again
+EXPENSIVE_RATE = 5
+EXPENSIVE_PER = 60.0
+
+
+def expensive():
+    """A per-user cooldown for a command that reads many stories or fetches a feed."""
+    return app_commands.checks.cooldown(EXPENSIVE_RATE, EXPENSIVE_PER, key=_user_key)
+
+
+def _user_key(interaction: discord.Interaction) -> int:
+    return interaction.user.id
+
+
 def manage_guild_only():
     """For single commands: the permission hint, server-only, and the check that enforces it."""
 

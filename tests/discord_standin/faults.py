@@ -1,5 +1,6 @@
 """Injected failures: 429 bursts, 5xx answers, a connection cut right after a message was made,
-and a request held unanswered (the bot's process can be killed while it waits).
+and a request held unanswered (the bot's process can be killed while it waits),
+and answers held back after the work was done (a client timeout).
 
 A rule names a route as Discord's spec template ("POST /channels/{channel_id}/messages"), a
 concrete path ("/channels/123/messages"), either with an optional method and `*` globs.
@@ -31,6 +32,8 @@ class Fault:
     retry_after: float = 0.1
     is_global: bool = False
     drop_after_create: bool = False
+    #: seconds the answer is held back after the work is done (a slow Discord)
+    delay: float = 0.0
     hits: int = 0
 
     def matches(self, method: str, template: str, path: str) -> bool:
@@ -87,10 +90,14 @@ class Faults:
         self.rules.append(fault)
         return fault
 
-    def take(self, method: str, template: str, path: str, *, drop: bool) -> Fault | None:
+    def take(
+        self, method: str, template: str, path: str, *, drop: bool, delayed: bool = False
+    ) -> Fault | None:
         """The first live rule of the kind asked for; each use counts down its `times`."""
         for rule in self.rules:
             if rule.drop_after_create != drop or rule.hits >= rule.times:
+                continue
+            if (rule.delay > 0) != delayed:
                 continue
             if rule.matches(method, template, path):
                 rule.hits += 1

@@ -31,6 +31,8 @@ GUILD_MESSAGES_INTENT = 1 << 9
 # Close codes after which Discord lets the client RESUME.
 RESUMABLE_CLOSE = 4000
 NOT_RESUMABLE_CLOSE = 4009
+# Close codes after which the session is gone: 4007 invalid seq, 4009 session timed out.
+SESSION_ENDING_CLOSES = {4007, 4009}
 
 
 class _Zlib:
@@ -166,15 +168,20 @@ class Gateway:
     def wants_guild_messages(self, guild_id: int | None = None) -> bool:
         return any(s.intents & GUILD_MESSAGES_INTENT for s in self.sessions_for(guild_id))
 
-    async def drop(self, *, resumable: bool = True) -> None:
-        """Close the socket as Discord does on a node restart (resumable) or an expired session."""
+    async def drop(self, *, resumable: bool = True, code: int | None = None) -> None:
+        """Close the socket as Discord does on a node restart (resumable) or an expired session.
+
+        ``code`` picks the close code (default 4000, or 4009 when not resumable); with a code
+        after which Discord's sessions cannot be resumed (4007 invalid seq, 4009 timed out) the
+        session is gone and a RESUME gets op 9."""
         session = self.current
         if session is None or session.connection is None:
             return
-        if not resumable:
+        if code is None:
+            code = RESUMABLE_CLOSE if resumable else NOT_RESUMABLE_CLOSE
+        if code in SESSION_ENDING_CLOSES:
             session.valid = False
         connection, session.connection = session.connection, None
-        code = RESUMABLE_CLOSE if resumable else NOT_RESUMABLE_CLOSE
         await connection.ws.close(code=code, message=b"stand-in dropped the connection")
 
     async def request_reconnect(self) -> None:

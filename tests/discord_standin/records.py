@@ -90,6 +90,14 @@ class Channel:
     position: int = 0
     # When True the bot lacks access: sends answer 403 50013 "Missing Permissions".
     forbidden: bool = False
+    # Permission bits a member overwrite denies the bot here: (bot user id, deny bits)
+    bot_deny: tuple[int, int] | None = None
+
+    def overwrites(self) -> list[dict[str, Any]]:
+        if self.bot_deny is None:
+            return []
+        bot_id, deny = self.bot_deny
+        return [{"id": str(bot_id), "type": 1, "allow": "0", "deny": str(deny)}]
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -98,7 +106,7 @@ class Channel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": self.overwrites(),
             "nsfw": False,
             "topic": None,
             "last_message_id": None,

@@ -9,6 +9,7 @@ spec's response schemas too, so a drift in the stand-in shows up in `self_check`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import Awaitable, Callable
@@ -185,6 +186,9 @@ class Rest:
             reply = {"message": error.message, "code": error.code}
             return json_response(error.status, reply, headers)
         self._check_own_reply(op, status, reply)
+        slow = self.faults.take(request.method, op.template, path, drop=False, delayed=True)
+        if slow is not None:
+            await asyncio.sleep(slow.delay)  # done, but the answer comes late (or never)
         if await self._held(request, op, path, after_create=True):
             return json_response(status, reply, headers)
         if self.faults.take(request.method, op.template, path, drop=True) is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.discord_standin.records import EMBED_LINKS, SEND_MESSAGES, VIEW_CHANNEL
 from tests.discord_standin.rest import Call, DiscordError, route
 from tests.discord_standin.state import Channel, Guild
 
@@ -204,12 +205,29 @@ async def trigger_typing(call: Call) -> tuple[int, Any]:
 # -- channel messages -----------------------------------------------------------------------------
 
 
+def _as_permitted(channel: Channel, body: dict[str, Any]) -> dict[str, Any]:
+    """What Discord does with a message the bot's channel permissions do not fully allow:
+    no View Channel is 50001 Missing Access, no Send Messages 50013; without Embed Links an
+    embed-only message is 50013 and the embeds of one with content are silently dropped."""
+    denied = channel.bot_deny[1] if channel.bot_deny else 0
+    if denied & VIEW_CHANNEL:
+        raise DiscordError(403, 50001, "Missing Access")
+    if denied & SEND_MESSAGES:
+        raise DiscordError(*MISSING_PERMISSIONS)
+    if denied & EMBED_LINKS and body.get("embeds"):
+        if not body.get("content"):
+            raise DiscordError(*MISSING_PERMISSIONS)
+        body = {**body, "embeds": []}
+    return body
+
+
 @route("POST /channels/{channel_id}/messages")
 async def create_message(call: Call) -> tuple[int, Any]:
     world, body = call.world, call.body
     channel = channel_of(call, call.id("channel_id"))
     if channel.forbidden:
         raise DiscordError(*MISSING_PERMISSIONS)
+    body = _as_permitted(channel, body)
     nonce = body.get("nonce")
     key = (channel.id, str(nonce))
     if nonce is not None and body.get("enforce_nonce"):

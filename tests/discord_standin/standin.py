@@ -235,6 +235,13 @@ class DiscordStandIn:
         """The bot loses access: sends there answer 403 50013 Missing Permissions."""
         self.world.channels[channel_id].forbidden = forbidden
 
+    async def deny_bot(self, channel_id: int, permissions: int) -> None:
+        """A member overwrite denies the bot these permission bits in the channel
+        (CHANNEL_UPDATE); sends then get what Discord answers (see routes_core)."""
+        channel = self.world.channels[channel_id]
+        channel.bot_deny = (self.bot_user_id, permissions) if permissions else None
+        await self.gateway.dispatch("CHANNEL_UPDATE", channel.payload())
+
     def add_webhook(self, channel_id: int | None = None, name: str = "feed") -> Webhook:
         return self.world.add_webhook(channel_id or self.channel_id, name)
 
@@ -269,8 +276,12 @@ class DiscordStandIn:
         self.faults.holds.append(hold)
         return hold
 
-    async def drop_gateway(self, resumable: bool = True) -> None:
-        await self.gateway.drop(resumable=resumable)
+    def delay_next(self, route: str, seconds: float, times: int = 1) -> Fault:
+        """Do the work (the message exists) but hold the answer back `seconds`."""
+        return self.faults.add(Fault(route, 0, times, delay=seconds))
+
+    async def drop_gateway(self, resumable: bool = True, code: int | None = None) -> None:
+        await self.gateway.drop(resumable=resumable, code=code)
 
     async def request_reconnect(self) -> None:
         await self.gateway.request_reconnect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.news.errors import DuplicateSourceError, SourceNotFoundError
+from bot.news.errors import DuplicateSourceError, SourceLimitError, SourceNotFoundError
 from bot.news.models import Source
 from bot.news.store.db import from_ts, to_ts
 from bot.news.store.engine import Conn, Database, Row
@@ -112,9 +112,24 @@ class SourceTable:
         scope: str,
         now: datetime,
         from_config: bool = False,
+        limit: int | None = None,
     ) -> tuple[Source, bool]:
-        """Add the URL for the scope. Returns (source, created); the feed row is shared by URL."""
+        """Add the URL for the scope. Returns (source, created); the feed row is shared by URL.
+
+        ``limit``: the most sources the scope may own; one more raises SourceLimitError.
+        """
         async with self._db.transaction() as db:
+            if limit is not None:
+                owned_now = await db.fetchval(
+                    "SELECT count(*) FROM source_scopes WHERE scope = ?", (scope,)
+                )
+                already = await db.fetchval(
+                    "SELECT count(*) FROM source_scopes c JOIN sources s ON s.id = c.source_id"
+                    " WHERE c.scope = ? AND s.url = ?",
+                    (scope, url),
+                )
+                if owned_now >= limit and not already:
+                    raise SourceLimitError(limit)
             # ON CONFLICT: two processes adding the same URL at once end with one row
             source_id = await db.fetchval(
                 "INSERT INTO sources"
@@ -161,6 +176,12 @@ class SourceTable:
         source = await self.get(source_id)
         assert source is not None
         return source, created
+
+    async def owned_count(self, scope: str) -> int:
+        """How many sources the scope owns itself (not the global ones it also reads)."""
+        return await self._db.fetchval(
+            "SELECT count(*) FROM source_scopes WHERE scope = ?", (scope,)
+        )
 
     async def remove(self, source_id: int, scope: str) -> bool:
         """Drop the scope's ownership; the feed and its stories go when nobody owns it.
