@@ -7,7 +7,7 @@
 
 Topic weights and phrases were tuned on the "tune" part of
 tests/data/devset/topics.jsonl, and the trained head of the default topics
-(bench/train_topics.py) on that part plus train_a/train_b.jsonl; the default
+(tools/topics/train_topics.py) on that part plus train_a/train_b.jsonl; the default
 report is on the "test" part, which neither ever saw.
 The pairing threshold was not tuned on pairs.jsonl (it comes from an earlier
 measurement on rewritten headlines), so pairing figures cover the whole file;

@@ -9,7 +9,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot import __version__
@@ -17,6 +17,7 @@ from bot.cli_args import build_parser
 from bot.config import Config, dump_toml, read_config, to_display
 from bot.logs import setup_logging
 from bot.news.errors import ConfigError, NewsError, StoreError
+from bot.news.filters import NOT_SOURCE, Filters, parse_terms
 from bot.news.models import PollReport, Source, Story
 from bot.progress import ProgressLine
 
@@ -136,13 +137,53 @@ async def cmd_digest(service, args) -> int:
                 "could not be reached; `briefbot sources list` shows why)",
                 file=sys.stderr,
             )
-    digest = await service.digest(topics=args.topic, since=args.since, limit=args.limit)
+    filters = filters_from_args(args)
+    from bot.textrender import render_digest_text
+
+    if args.preview:
+        return await _print_preview(service, args, filters)
+    await service.check_filters(filters, warn=False)  # an unknown source is an error
+    digest = await service.digest(
+        topics=args.topic, since=args.since, limit=args.limit, filters=filters
+    )
     if args.json:
         print(json.dumps([story_json(s) for s in digest.stories], indent=2, ensure_ascii=False))
         return EXIT_OK
+    print(render_digest_text(digest, now=service.clock(), color=_color()))
+    if digest.removed:
+        kept_out = ", ".join(f"{stage} {n}" for stage, n in digest.removed)
+        print(f"(kept out by the filters: {kept_out})", file=sys.stderr)
+    return EXIT_OK
+
+
+def filters_from_args(args) -> Filters:
+    """``--include``/``--exclude`` may repeat and each holds terms as typed in Discord."""
+    include = tuple(t for text in args.include for t in parse_terms(text, "include"))
+    exclude = tuple(t for text in args.exclude for t in parse_terms(text, "exclude"))
+    return Filters(
+        include=include,
+        exclude=exclude,
+        sources=(*args.source, *(NOT_SOURCE + s for s in args.skip_source)),
+        min_outlets=args.min_outlets or 0,
+        max_stories=args.max_stories or 0,
+    )
+
+
+async def _print_preview(service, args, filters: Filters) -> int:
+    from bot.news.preview import summary_lines
     from bot.textrender import render_digest_text
 
-    print(render_digest_text(digest, now=service.clock(), color=_color()))
+    warnings = await service.check_filters(filters)
+    preview = await service.preview_subscription(
+        topics=args.topic, schedule=args.schedule, timezone=args.timezone, filters=filters
+    )
+    for line in summary_lines(preview):
+        print(line)
+    for warning in warnings:
+        print(f"Warning: {warning}")
+    if preview.first is not None:
+        print("\nThe first digest it would have posted:\n")
+        print(render_digest_text(preview.first, now=preview.posted[0][0], color=_color()))
     return EXIT_OK
 
 
@@ -265,6 +306,50 @@ async def cmd_sources(service, args) -> int:
     raise AssertionError(args.action)  # pragma: no cover
 
 
+async def cmd_worker(service, args) -> int:
+    """Poll due sources until SIGTERM/SIGINT: finish the round in hand, give back the rest."""
+    import signal
+
+    from bot.news.worker import Worker
+
+    cfg = service.config.worker
+    worker = Worker(
+        service,
+        lease=timedelta(seconds=cfg.lease_seconds),
+        batch=cfg.batch,
+        idle=cfg.idle_seconds,
+    )
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_signal() -> None:
+        if worker.stopping and task is not None:  # a second signal: stop now
+            task.cancel()
+        worker.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    if service.store.engine == "sqlite":
+        print(
+            "briefbot worker: on SQLite, run one worker (and `briefbot run` with"
+            " [discord] poll = false); several workers need PostgreSQL ([storage] url)",
+            file=sys.stderr,
+        )
+    print(
+        f"worker {worker.name} polling {service.store.path}"
+        f" ({cfg.batch} sources at a time, lease {cfg.lease_seconds}s); SIGTERM stops it",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await worker.run()
+    except asyncio.CancelledError:
+        print(f"worker {worker.name}: stopped at once", file=sys.stderr)
+        return EXIT_OK
+    print(f"worker {worker.name}: stopped after {worker.rounds} rounds", file=sys.stderr)
+    return EXIT_OK
+
+
 async def cmd_backup(service, args) -> int:
     await service.store.backup(args.path)
     print(f"Backed up {service.store.path} to {args.path}.")
@@ -302,6 +387,23 @@ async def cmd_health(config: Config) -> int:
     return EXIT_OK
 
 
+def _with_shards(config: Config, args) -> Config:
+    """``run --shards N --shard-ids a,b`` over the config's [discord] shards."""
+    import dataclasses
+
+    changes = {}
+    if args.shards:
+        changes["shards"] = args.shards
+    if args.shard_ids:
+        changes["shard_ids"] = args.shard_ids
+    if not changes:
+        return config
+    discord = dataclasses.replace(config.discord, **changes)
+    if discord.shard_ids and (not discord.shards or max(discord.shard_ids) >= discord.shards):
+        raise ConfigError([f"--shard-ids: each must be below --shards ({discord.shards or 0})"])
+    return dataclasses.replace(config, discord=discord)
+
+
 SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
     "poll": cmd_poll,
     "digest": cmd_digest,
@@ -311,6 +413,7 @@ SERVICE_COMMANDS: dict[str, Callable[..., Awaitable[int]]] = {
     "retag": cmd_retag,
     "sources": cmd_sources,
     "backup": cmd_backup,
+    "worker": cmd_worker,
 }
 
 
@@ -344,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_bot
 
-            return run_bot(config)
+            return run_bot(_with_shards(config, args))
         return asyncio.run(_with_service(config, SERVICE_COMMANDS[args.command], args))
     except StoreError as exc:
         _err(str(exc))

@@ -23,7 +23,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.client import BriefBot
+from bot.client import BriefBot, bot_class
 from bot.config import Config
 from bot.logs import RedactingFilter
 from bot.news.fetch import Fetcher
@@ -86,7 +86,7 @@ async def open_bot(
         extra = {"clock": clock} if clock is not None else {}
         service = await NewsService.open(config, session=feed_session, **extra)
         try:
-            bot = BriefBot(config, service, discord_session, **bot_options)
+            bot = bot_class(config)(config, service, discord_session, **bot_options)
             try:
                 yield bot
             finally:

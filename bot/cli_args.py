@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from bot.config import parse_duration
+from bot.config import parse_duration, parse_shard_ids
 
 
 def _duration(text: str) -> timedelta:
@@ -35,6 +35,55 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _shard_ids(text: str) -> tuple[int, ...]:
+    try:
+        return parse_shard_ids(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """The filters of a subscription, on `briefbot digest` (see bot/news/filters.py)."""
+    g = p.add_argument_group("filters (all optional, combined with AND)")
+    g.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="TERMS",
+        help='only stories that mention one of these: words, "quoted phrases", re:patterns',
+    )
+    g.add_argument(
+        "--exclude", action="append", default=[], metavar="TERMS", help="never these terms"
+    )
+    g.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="S",
+        help="only this source, by name or id (repeatable)",
+    )
+    g.add_argument(
+        "--skip-source", action="append", default=[], metavar="S", help="never this source"
+    )
+    g.add_argument(
+        "--min-outlets", type=_positive, metavar="N", help="only stories N or more outlets covered"
+    )
+    g.add_argument(
+        "--max-stories", type=_positive, metavar="N", help="at most N lead stories, rest listed"
+    )
+    g.add_argument(
+        "--preview",
+        action="store_true",
+        help="show what a subscription with these options would have posted in the last 7 days",
+    )
+    g.add_argument(
+        "--schedule",
+        default="daily 08:00",
+        help="the schedule --preview replays (default: daily 08:00)",
+    )
+    g.add_argument("--timezone", default="UTC", help="the schedule's time zone (default: UTC)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot",
@@ -50,7 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    p = sub.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    p.add_argument(
+        "--shards",
+        type=_positive,
+        metavar="N",
+        help="shards in all, across every bot process (default: [discord] shards)",
+    )
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        metavar="A,B",
+        help="the shards this process runs, e.g. 0,1 (default: all)",
+    )
+    sub.add_parser(
+        "worker",
+        help="poll due sources forever beside other workers (PostgreSQL); stops on SIGTERM",
+    )
     p = sub.add_parser("poll", help="fetch the sources that are due")
     p.add_argument("--all", action="store_true", help="fetch every source now, due or not")
 
@@ -73,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-poll", action="store_true", help="do not poll stale sources first")
+    add_filter_options(p)
 
     p = sub.add_parser("search", help="full-text search of stored stories")
     p.add_argument("query", nargs="+")

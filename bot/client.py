@@ -61,6 +61,11 @@ class BriefBot(commands.Bot):
         first_poll: timedelta | None = FIRST_POLL,
         **client_options: Any,
     ) -> None:
+        d = config.discord
+        if d.shards and isinstance(self, commands.AutoShardedBot):
+            client_options.setdefault("shard_count", d.shards)
+            if d.shard_ids:
+                client_options.setdefault("shard_ids", list(d.shard_ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
@@ -79,6 +84,7 @@ class BriefBot(commands.Bot):
             session,
             log_channel_id=config.discord.log_channel_id,
             retry_delays=retry_delays,
+            lease=timedelta(seconds=config.worker.lease_seconds),
         )
         self.jobs = Jobs(
             service, self.deliverer, config, poll_every=poll_every, first_poll=first_poll
@@ -120,3 +126,12 @@ class BriefBot(commands.Bot):
         """Stop the jobs, let deliveries under way finish, then disconnect."""
         await self.jobs.shutdown(self.shutdown_grace)
         await super().close()
+
+
+class ShardedBriefBot(BriefBot, commands.AutoShardedBot):
+    """The same bot over some of the shards (``[discord] shards`` / ``run --shards``)."""
+
+
+def bot_class(config: Config) -> type[BriefBot]:
+    """The sharded client when shards are configured, else the plain one."""
+    return ShardedBriefBot if config.discord.shards or config.discord.shard_ids else BriefBot

@@ -176,6 +176,15 @@ class SubscriptionConfig:
     schedule: str = "daily 08:00"
     timezone: str = "UTC"
     topics: tuple[str, ...] = ()
+    #: filters (bot.news.filters): each list entry is one word, phrase or re:pattern
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    #: source names or ids; "-Name" means never that source
+    sources: tuple[str, ...] = ()
+    #: only stories covered by at least this many outlets (0: any)
+    min_outlets: int = 0
+    #: at most this many lead stories (0: digest.limit)
+    max_stories: int = 0
 
 
 @dataclass(frozen=True)
@@ -281,7 +290,11 @@ def _build(cls: type, data: dict[str, Any], path: str, problems: list[str]) -> A
             problems.append(f"{where}: must be one of {', '.join(choices)}, got {raw!r}")
         if key in _POSITIVE and isinstance(value, int | float) and value <= 0:
             problems.append(f"{where}: must be greater than 0, got {raw!r}")
-        if key == "backfill" and isinstance(value, int) and value < 0:
+        if (
+            key in ("backfill", "min_outlets", "max_stories")
+            and isinstance(value, int)
+            and value < 0
+        ):
             problems.append(f"{where}: must be 0 or more, got {raw!r}")
         values[key] = value
     for name, f in fields.items():
@@ -325,6 +338,13 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
         try:
             parse_schedule(sub.schedule, sub.timezone)
         except ScheduleError as exc:
+            problems.append(f"subscriptions[{i}]: {exc}")
+        from bot.news.filtering import config_filters
+        from bot.news.filters import FilterError
+
+        try:
+            config_filters(sub)
+        except FilterError as exc:
             problems.append(f"subscriptions[{i}]: {exc}")
     for i, topic in enumerate(config.taxonomy.topics):
         if topic is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", topic.name):

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Protocol
 
 import aiohttp
@@ -25,6 +26,7 @@ import discord
 from bot.news.models import Digest
 from bot.news.service import NewsService
 from bot.news.store import Delivery, Subscription
+from bot.news.worker import worker_name
 from bot.render import payload_to_kwargs, render_digest
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ FORBIDDEN_CODES = {
 
 #: waits between tries within one pass; after the last, the delivery waits for the next pass
 DEFAULT_RETRY_DELAYS = (2.0, 8.0, 30.0)
+#: how long a process holds a delivery it is sending; then another may take it over
+DEFAULT_LEASE = timedelta(minutes=2)
 
 
 class Messenger(Protocol):
@@ -101,6 +105,8 @@ class Deliverer:
         *,
         log_channel_id: int = 0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.client = client
         self.service = service
@@ -111,33 +117,47 @@ class Deliverer:
         self._active: set[asyncio.Task] = set()
         #: deliveries being sent now, or completed by this process: never sent twice at once
         self._claimed: set[int] = set()
+        #: this process's name in the outbox's leases, and how long a lease lasts
+        self.owner = owner or worker_name()
+        self.lease = lease
 
     # ------------------------------------------------------------------ public
 
-    async def post_digest(self, sub: Subscription, digest: Digest) -> bool | None:
-        """Record the digest in the outbox, then send it.
+    async def post_digest(
+        self, sub: Subscription, digest: Digest, *, run_key: str | None = None
+    ) -> bool | None:
+        """Record the digest in the outbox (held by this process), then send it.
 
-        None: the digest was empty and nothing was posted. True: delivered. False: it stays
-        pending (Discord unavailable) or was given up (the target is gone or refused it).
+        None: the digest was empty, or that run was enqueued already (``run_key``), and
+        nothing was posted. True: delivered. False: it stays pending (Discord unavailable)
+        or was given up (the target is gone or refused it).
         """
         if digest.empty:
             return None
         payloads = render_digest(digest, now=self.service.clock())
-        delivery = await self.service.enqueue_delivery(sub, sub.target, digest, payloads)
+        delivery = await self.service.enqueue_delivery(
+            sub, sub.target, digest, payloads, run_key=run_key, owner=self.owner, lease=self.lease
+        )
+        if delivery is None:
+            log.info("subscription %s: run %s was enqueued already; not again", sub.id, run_key)
+            return None
         return await self.send(delivery, sub)
 
     async def resend_pending(self, *, target: str | None = None) -> int:
-        """Send what an earlier pass (or run) left pending; returns how many are still pending."""
+        """Send what an earlier pass (or run, or a process that died) left pending; returns
+        how many are still pending. Deliveries another live process holds are left to it."""
         subs = {s.id: s for s in await self.service.subscriptions()}
         left = 0
-        for delivery in await self.service.pending_deliveries():
+        for delivery in await self.service.claim_deliveries(self.owner, self.lease):
             if target is not None and delivery.target != target:
+                await self.service.release_delivery(delivery, self.owner)
                 continue
             sub = subs.get(delivery.subscription_id) if delivery.subscription_id else None
             if delivery.subscription_id and sub is None:
                 await self.service.delivery_failed(delivery, "unsubscribed", give_up=True)
                 continue
             if sub is not None and sub.paused_reason:
+                await self.service.release_delivery(delivery, self.owner)
                 left += 1
                 continue
             if not await self.send(delivery, sub):

@@ -22,10 +22,14 @@ from bot.news.schedules import parse_schedule
 from bot.news.service import NewsService
 from bot.news.store import Subscription
 from bot.render import escape
+from bot.shards import ShardSet
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(minutes=1)
+#: how often a bot process looks for deliveries nobody holds (a dead process's) and, when
+#: workers poll, runs the instant subscriptions
+DELIVER_EVERY = timedelta(seconds=30)
 #: the first poll after start comes soon, not a whole interval later
 FIRST_POLL = timedelta(seconds=5)
 #: the meta key holding the ids of failing sources already reported to the log channel
@@ -47,11 +51,14 @@ class Jobs:
         *,
         poll_every: timedelta = POLL_EVERY,
         first_poll: timedelta | None = FIRST_POLL,
+        deliver_every: timedelta = DELIVER_EVERY,
     ) -> None:
         self.service = service
         self.deliverer = deliverer
         self.config = config
+        self.shards = ShardSet.of(config.discord.shards, config.discord.shard_ids)
         self.poll_every = poll_every
+        self.deliver_every = deliver_every
         self.first_poll = first_poll
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -68,11 +75,19 @@ class Jobs:
         first = {}
         if self.first_poll is not None:
             first["next_run_time"] = datetime.now(UTC) + self.first_poll
+        if self.config.discord.poll:
+            self.scheduler.add_job(
+                self.poll,
+                IntervalTrigger(seconds=self.poll_every.total_seconds()),
+                id="poll",
+                next_run_time=datetime.now(UTC) + timedelta(seconds=5),
+            )
+        else:
+            log.info("polling is left to `briefbot worker` processes ([discord] poll = false)")
         self.scheduler.add_job(
-            self.poll,
-            IntervalTrigger(seconds=self.poll_every.total_seconds()),
-            id="poll",
-            next_run_time=datetime.now(UTC) + timedelta(seconds=5),
+            self.deliver,
+            IntervalTrigger(seconds=self.deliver_every.total_seconds()),
+            id="deliver",
         )
         self.scheduler.add_job(
             self.heartbeat,
@@ -145,9 +160,27 @@ class Jobs:
                 log.info("poll: %d new stories", report.new_stories)
             await self.report_failing_sources()
             await self.deliverer.resend_pending()
-            for sub in await self.service.subscriptions():
-                if not sub.paused_reason and _instant(sub):
-                    await self.run_subscription(sub.id)
+            await self.run_instant()
+
+    async def deliver(self) -> None:
+        """Take over deliveries nobody holds; run instant subscriptions when workers poll."""
+        self._track_current()
+        try:
+            await self.deliverer.resend_pending()
+            if not self.config.discord.poll:
+                await self.report_failing_sources()
+                await self.run_instant()
+        except NewsError as exc:
+            log.error("delivery round failed: %s", exc)
+
+    async def run_instant(self) -> None:
+        for sub in await self.service.subscriptions():
+            if not sub.paused_reason and _instant(sub) and self.owns(sub):
+                await self.run_subscription(sub.id)
+
+    def owns(self, sub: Subscription) -> bool:
+        """Is this subscription this process's to run (its guild is on our shards)?"""
+        return self.shards.owns_scope(sub.scope)
 
     async def run_subscription(self, sub_id: int) -> bool:
         """Post what the subscription's target has not had; True when something was posted.
@@ -163,11 +196,25 @@ class Jobs:
             log.warning("subscription %s: an earlier digest is still pending; skipping", sub.id)
             return False
         digest = await self.service.subscription_digest(sub)
-        posted = await self.deliverer.post_digest(sub, digest)
+        posted = await self.deliverer.post_digest(sub, digest, run_key=self.run_key(sub))
         if posted is False:
             return False  # pending or refused; last_run stays, so the next run looks back as far
         await self.service.mark_run(sub.id)
         return posted is True
+
+    def run_key(self, sub: Subscription) -> str | None:
+        """A scheduled run's name (subscription and due time): two processes that run it
+        enqueue it once. Instant subscriptions have none (their target's ledger decides)."""
+        if _instant(sub):
+            return None
+        now = self.service.clock()
+        try:
+            due = parse_schedule(sub.schedule, sub.timezone).next_run(sub.last_run or sub.created)
+        except NewsError:
+            due = None
+        if due is None or due > now:
+            due = now.replace(second=0, microsecond=0)
+        return f"{sub.id}:{int(due.timestamp())}"
 
     async def catch_up(self) -> None:
         """Resend what a previous run left pending; send digests missed while the bot was down."""
@@ -186,7 +233,7 @@ class Jobs:
         grace = self.config.discord.missed_digest_grace
         missed = []
         for sub in await self.service.subscriptions():
-            if sub.paused_reason or sub.last_run is None or _instant(sub):
+            if sub.paused_reason or sub.last_run is None or _instant(sub) or not self.owns(sub):
                 continue
             try:
                 due = parse_schedule(sub.schedule, sub.timezone).next_run(sub.last_run)
@@ -201,7 +248,11 @@ class Jobs:
     async def sync_subscriptions(self) -> None:
         """Make the scheduler's subscription jobs match the database."""
         subs = await self.service.subscriptions()
-        wanted = {job_id(s.id): s for s in subs if not s.paused_reason and not _instant(s)}
+        wanted = {
+            job_id(s.id): s
+            for s in subs
+            if not s.paused_reason and not _instant(s) and self.owns(s)
+        }
         for job in self.scheduler.get_jobs():
             if job.id.startswith("subscription:") and job.id not in wanted:
                 job.remove()
@@ -211,7 +262,7 @@ class Jobs:
     def schedule(self, sub: Subscription) -> None:
         """Add or replace the subscription's job (none for instant or paused ones)."""
         self.unschedule(sub.id)
-        if sub.paused_reason or _instant(sub):
+        if sub.paused_reason or _instant(sub) or not self.owns(sub):
             return
         try:
             trigger = parse_schedule(sub.schedule, sub.timezone).trigger
@@ -244,7 +295,11 @@ class Jobs:
     # ------------------------------------------------------------------ notices
 
     async def report_failing_sources(self) -> None:
-        """Tell the log channel once about each source that keeps failing; forget recovered ones."""
+        """Tell the log channel once about each source that keeps failing; forget recovered ones.
+
+        With several bot processes, the one running shard 0 does this."""
+        if not self.shards.primary:
+            return
         store_meta = self.service.store.outbox
         raw = await store_meta.get_meta(REPORTED_FAILING_KEY)
         reported = set(json.loads(raw)) if raw else set()

@@ -10,9 +10,10 @@ from bot.guild import scope_for
 from bot.news.errors import NewsError
 from bot.render import escape
 from cogs._ui import autocomplete
-from cogs._ui.checks import manage_guild_only
+from cogs._ui.checks import ensure_manage_guild, manage_guild_only
 from cogs._ui.embeds import subscriptions_embed, when
-from cogs._ui.reply import say
+from cogs._ui.filters import DESCRIBE, filters_from, in_words, preview_payloads
+from cogs._ui.reply import answer, in_time, say
 
 
 def topic_list(text: str | None) -> list[str]:
@@ -35,6 +36,9 @@ class SubscriptionsCog(commands.Cog):
         schedule="instant, hourly, daily 08:00, weekdays 08:00, weekly mon 08:00, or 5-field cron",
         timezone="The time zone of the schedule, e.g. Europe/Berlin (default: UTC)",
         webhook_url="Post through this channel webhook instead of as the bot (optional)",
+        **DESCRIBE,
+        preview="Only show what it would have posted over the last 7 days; save nothing",
+        force="Save even if a filter matches no story of the last 30 days",
     )
     @app_commands.autocomplete(
         topics=autocomplete.topic_list,
@@ -50,17 +54,41 @@ class SubscriptionsCog(commands.Cog):
         schedule: app_commands.Range[str, 1, 100] = "daily 08:00",
         timezone: app_commands.Range[str, 1, 64] = "UTC",
         webhook_url: app_commands.Range[str, 1, 300] | None = None,
+        include: app_commands.Range[str, 1, 300] | None = None,
+        exclude: app_commands.Range[str, 1, 300] | None = None,
+        sources: app_commands.Range[str, 1, 300] | None = None,
+        min_outlets: app_commands.Range[int, 1, 50] | None = None,
+        max_stories: app_commands.Range[int, 1, 25] | None = None,
+        preview: bool = False,
+        force: bool = False,
     ) -> None:
-        sub = await self.service.subscribe(
+        filters = filters_from(include, exclude, sources, min_outlets, max_stories)
+        if preview:
+            work = self.service.preview_with_warnings(
+                scope=scope_for(interaction),
+                topics=topic_list(topics),
+                schedule=schedule,
+                timezone=timezone,
+                filters=filters,
+            )
+            shown, warnings = await in_time(interaction, work, ephemeral=True)
+            await answer(interaction, preview_payloads(shown, warnings), ephemeral=True)
+            return
+        work = self.service.subscribe(
             scope=scope_for(interaction),
             channel_id=None if webhook_url else channel.id,
             webhook_url=webhook_url,
             topics=topic_list(topics),
             schedule=schedule,
             timezone=timezone,
+            filters=filters,
+            force=force,
         )
+        sub = await in_time(interaction, work, ephemeral=True)
         self.jobs.schedule(sub)
         what = ", ".join(f"`{t}`" for t in sub.topics) or "all topics"
+        if filters:
+            what += f" ({in_words(filters)})"
         where = channel.mention + (" (through its webhook)" if webhook_url else "")
         nxt = self.jobs.next_run(sub.id)
         timing = (
@@ -91,9 +119,59 @@ class SubscriptionsCog(commands.Cog):
     @app_commands.command(name="subscriptions", description="This server's digest subscriptions")
     @manage_guild_only()
     async def subscriptions(self, interaction: discord.Interaction) -> None:
-        subs = await self.service.subscriptions(scope_for(interaction))
-        listed = [(sub, self.jobs.next_run(sub.id)) for sub in subs]
+        subs = await self.service.subscriptions_with_filters(scope_for(interaction))
+        listed = [(sub, self.jobs.next_run(sub.id), filters) for sub, filters in subs]
         await say(interaction, embed=subscriptions_embed(listed), ephemeral=True)
+
+    subscription = app_commands.guild_only(
+        app_commands.Group(
+            name="subscription",
+            description="Change a digest subscription",
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
+    )
+
+    @subscription.command(
+        name="edit", description="Set a subscription's filters; what the channel had stays had"
+    )
+    @app_commands.describe(
+        subscription="The subscription (suggestions as you type)",
+        **DESCRIBE,
+        force="Save even if a filter matches no story of the last 30 days",
+    )
+    @app_commands.autocomplete(subscription=autocomplete.subscription)
+    @app_commands.check(ensure_manage_guild)  # the group carries the hint and server-only
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        subscription: str,
+        include: app_commands.Range[str, 1, 300] | None = None,
+        exclude: app_commands.Range[str, 1, 300] | None = None,
+        sources: app_commands.Range[str, 1, 300] | None = None,
+        min_outlets: app_commands.Range[int, 1, 50] | None = None,
+        max_stories: app_commands.Range[int, 1, 25] | None = None,
+        force: bool = False,
+    ) -> None:
+        """Options left out are cleared: the command states the whole filter set."""
+        filters = filters_from(include, exclude, sources, min_outlets, max_stories)
+        work = self.service.set_subscription_filters(
+            scope_for(interaction), _sub_id(subscription), filters, force=force
+        )
+        sub, warnings = await in_time(interaction, work, ephemeral=True)
+        text = f"Subscription {sub.id} now has {in_words(filters)}."
+        text += "".join(f"\n⚠️ {escape(w)}" for w in warnings)
+        await say(
+            interaction,
+            text + "\nStories the channel already had are not posted again.",
+            ephemeral=True,
+        )
+
+
+def _sub_id(text: str) -> int:
+    sub_id = text.strip().lstrip("#")
+    if not sub_id.isdigit():
+        raise NewsError(f"{text!r} is not a subscription; /subscriptions lists them")
+    return int(sub_id)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,34 @@ async def test_opml_export_and_import(feed_server, tmp_path, config_file) -> Non
     code, out, err = await run_cli("sources", "import", str(opml), config=other_config)
     assert code == 0, err
     assert "Imported 1 sources" in out
+
+
+async def test_digest_filters_and_preview(feed_server, config_file) -> None:
+    yesterday = datetime.now(UTC) - timedelta(hours=30)  # the preview replays the real week
+    items = [dataclasses.replace(i, published=yesterday) for i in REGULATION]
+    feed_server.add("/feed.xml", rss(items, title="Policy Wire"))
+    await run_cli("sources", "add", feed_server.url("/feed.xml"), config=config_file)
+    code, out, err = await run_cli(
+        "digest", "--since", "30d", "--exclude", "funding, crypto", "--json", config=config_file
+    )
+    assert code == 0, err
+    assert [s["title"] for s in json.loads(out)] == [REGULATION[0].title]
+
+    code, out, err = await run_cli(
+        "digest", "--since", "30d", "--include", '"ai act"', "--preview", config=config_file
+    )
+    assert code == 0, err
+    assert "would have posted 1 digest." in out
+    assert "Stories kept out, by filter: include 1." in out
+    assert "EU regulators fine chatbot maker" in out and "Startup raises" not in out
+
+    code, out, err = await run_cli(
+        "digest", "--source", "Reuters", "--include", "re:(ai", config=config_file
+    )
+    assert code == 1
+    assert "re:(ai in the include filter is not a valid regular expression" in err
+    code, out, err = await run_cli("digest", "--source", "Reuters", "--no-poll", config=config_file)
+    assert (code, err.strip()) == (
+        1,
+        "briefbot: there is no source 'Reuters' here; use a name or id from /sources list",
+    )

@@ -119,3 +119,24 @@ def test_a_topic_the_taxonomy_would_refuse_is_a_config_error() -> None:
     problems = "\n".join(info.value.problems)
     assert "taxonomy.topics[0] (robotics).description" in problems
     assert "taxonomy.topics[0] (robotics).phrases[1]" in problems
+
+
+def test_subscription_filters_are_checked_with_their_key_paths() -> None:
+    hook = "https://discord.com/api/webhooks/1/abc"
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            {
+                "subscriptions": [
+                    {"webhook_url": hook, "include": ["re:(chips"]},
+                    {"webhook_url": hook, "min_outlets": -1, "exclude": [""]},
+                ]
+            }
+        )
+    problems = caught.value.problems
+    assert any(
+        p.startswith("subscriptions[0]: re:(chips in the include filter is not a valid")
+        for p in problems
+    )
+    assert "subscriptions[1].min_outlets: must be 0 or more, got -1" in problems
+    ok = load_config({"subscriptions": [{"webhook_url": hook, "sources": ["-Reddit"]}]})
+    assert ok.subscriptions[0].sources == ("-Reddit",)

@@ -68,7 +68,7 @@ class Deliverer:
     async def resend_pending(self, *, target=None):
         return self.pending
 
-    async def post_digest(self, s, digest):
+    async def post_digest(self, s, digest, run_key=None):
         if digest.empty:
             return None
         self.posted.append(s.id)

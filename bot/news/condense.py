@@ -26,10 +26,11 @@ from typing import Final, NamedTuple
 
 from bot.news.clean import clean_text, clean_title
 from bot.news.models import Condensed
+from bot.news.points import as_point, fact_bonus
 from bot.news.sentences import split_sentences
 
 LEAD_LIMIT: Final = 280
-POINT_LIMIT: Final = 200
+POINT_LIMIT: Final = 260
 MAX_POINTS: Final = 4
 #: sentences read from the top of a story; points come from its first part anyway
 _READ_AT_MOST: Final = 30
@@ -46,9 +47,6 @@ _PAPER_FRAME: Final = re.compile(
     r"^In this (?:paper|work|study|article|report|thesis|note)\s*,?\s+(?=we\b)", re.IGNORECASE
 )
 _NUMBER: Final = re.compile(r"\d")
-#: a capitalised word after a space; searched for, so "(?<=\s)[A-Z][a-z]+" would find
-#: the same, but a pattern that starts with a character class is searched for faster
-_NAME: Final = re.compile(r"\s[A-Z][a-z]")
 _WORD: Final = re.compile(r"\w+")
 #: ASCII bytes that are not word characters (``\w``) become spaces; "\n" and the bytes of
 #: other characters stay
@@ -102,12 +100,14 @@ def condense(title: str, text: str, *, max_points: int = 3) -> Condensed:
     unframed = _PAPER_FRAME.sub("", lead)
     if unframed != lead:  # "In this paper, we propose X" -> "We propose X"
         lead = "W" + unframed[1:]
-    rest = [s for s in sentences if s.index != lead_sentence.index and not s.label]
+    # points come after the lead: what comes before it was passed over as a lead for being
+    # background, a greeting, a question or a list of links, and is no better as a point
+    rest = [s for s in sentences if s.index > lead_sentence.index and not s.label]
     # what the reader sees counts, not only the full sentences: a shortened text can repeat
     seen = [head_words, lead_sentence.words]
     if lead != lead_sentence.text:
         seen.append(content_words(lead))
-    points = _pick_points(rest, seen, head_words, limit)
+    points = _pick_points(rest, seen, head_words, limit, lead)
     return Condensed(headline=headline, lead=lead, points=tuple(points))
 
 
@@ -231,44 +231,60 @@ def _repeats(words: frozenset[str], head_words: frozenset[str]) -> bool:
 
 
 def _pick_points(
-    rest: list[_Sentence], seen: list[frozenset[str]], head_words: frozenset[str], limit: int
+    rest: list[_Sentence],
+    seen: list[frozenset[str]],
+    head_words: frozenset[str],
+    limit: int,
+    lead: str,
 ) -> list[str]:
+    """Up to *limit* points: ranked sentences that pass :func:`bot.news.points.as_point`
+    and add words the headline and lead do not have, shown in text order."""
     if limit == 0 or not rest:
         return []
+    said = frozenset().union(*seen)
     bullets = [s for s in rest if s.bullet]
+    # a list and nothing else is a changelog: its terse items are the story. A list beside
+    # prose may be related links, credits or steps: its items must read as sentences.
+    changelog = len(bullets) >= 2 and len(bullets) == len(rest)
+    ranked: list[_Sentence] = []
     if len(bullets) >= 2:
-        ranked = bullets  # release notes: the items in their order
-    else:
+        ranked = bullets  # release notes: the items in their order, then the prose
+        rest = [s for s in rest if not s.bullet]
+    if rest:
         last = rest[-1]
         if not last.text.endswith(_TERMINAL):
             rest = rest[:-1]  # a summary cut off by the feed ends mid-sentence
         if len(rest) <= limit and not _any_near_duplicates(rest):
             # every usable sentence becomes a point whatever the order: no need to rank
-            ranked = rest
+            ranked = ranked + rest
         else:
             freq = Counter(chain.from_iterable(s.words for s in rest))
             top = max(freq.values(), default=1)
-            keys = [(-_score(s, rank, head_words, freq, top), rank) for rank, s in enumerate(rest)]
-            ranked = [rest[rank] for _, rank in sorted(keys)]
+            keys = [
+                (-_score(s, rank, head_words, freq, top, said), rank) for rank, s in enumerate(rest)
+            ]
+            ranked = ranked + [rest[rank] for _, rank in sorted(keys)]
     chosen: list[tuple[int, str]] = []
     for s in ranked:
         if len(chosen) == limit:
             break
         if not s.words or any(near_duplicate(s.words, w) for w in seen):
             continue
-        # sentences are stripped and not blank, so one that fits is its own shortening
-        text = s.text if len(s.text) <= POINT_LIMIT else shorten(s.text, POINT_LIMIT)
-        if not text or (not s.bullet and s.few_words < 4 and not _unspaced(s.text[0])):
+        if len(s.text) > POINT_LIMIT:
+            continue  # a point cut with "…" is a point half-read: skip it, never shorten
+        text = as_point(s.text, list_item=s.bullet and changelog, lead=lead)
+        if text is None or _adds_little(s.words, said):
             continue
-        if text is not s.text:
-            shown = content_words(text)
-            if not shown or any(near_duplicate(shown, w) for w in seen):
-                continue
-            seen.append(shown)
         seen.append(s.words)
         chosen.append((s.index, text))
     chosen.sort()
     return [text for _, text in chosen]
+
+
+def _adds_little(words: frozenset[str], said: frozenset[str]) -> bool:
+    """Most of the sentence's words are in the headline and lead together: it repeats them
+    (each alone may share too little for :func:`near_duplicate` to see it)."""
+    return len(words) >= 3 and len(words & said) / len(words) >= 0.6
 
 
 def _any_near_duplicates(sentences: list[_Sentence]) -> bool:
@@ -280,9 +296,17 @@ def _any_near_duplicates(sentences: list[_Sentence]) -> bool:
 
 
 def _score(
-    s: _Sentence, rank: int, head_words: frozenset[str], freq: Counter[str], top: int
+    s: _Sentence,
+    rank: int,
+    head_words: frozenset[str],
+    freq: Counter[str],
+    top: int,
+    said: frozenset[str],
 ) -> float:
     """Position first, then how central the sentence is, then small salience hints.
+
+    The salience hints are the facts a point adds (:func:`bot.news.points.fact_bonus`:
+    a figure new to the reader, a name, a date, an attribution).
 
     Centrality (how often the story repeats the sentence's words, SumBasic-style) is a
     cheap stand-in for TextRank: it gained 4 ROUGE-1 points over pure position on the
@@ -292,10 +316,7 @@ def _score(
     words, text = s.words, s.text
     if words:
         score += _CENTRALITY * sum(map(freq.__getitem__, words)) / top / math.sqrt(len(words))
-    if s.number:
-        score += 0.05
-    if _NAME.search(text):
-        score += 0.03
+    score += fact_bonus(text, words, said, digits=s.number)
     if head_words and words:
         score += 0.1 * len(words & head_words) / len(head_words)
     if text.endswith("?"):

@@ -172,6 +172,8 @@ class Digest:
     notice: str | None = None
     topics: tuple[str, ...] = ()
     query: str | None = None
+    #: per filter ("sources", "include", "exclude", "min_outlets"): how many stories it removed
+    removed: tuple[tuple[str, int], ...] = ()
 
     @property
     def stories(self) -> tuple[Story, ...]:

@@ -20,10 +20,13 @@ import aiohttp
 from bot.config import Config, SourceConfig
 from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
-from bot.news.digest import arrange_digest, pick_representatives
+from bot.news.digest import arrange_digest
 from bot.news.enrich import Enricher, tagging_input
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
+from bot.news.filtering import FilteringMixin
+from bot.news.filters import Filters
 from bot.news.llm import LLMCondenser
+from bot.news.matcher import FilterSet, removed_counts, representatives
 from bot.news.models import Digest, PollReport, Story
 from bot.news.operations import OperationsMixin
 from bot.news.poll import Poller, Progress
@@ -69,7 +72,7 @@ def taxonomy(config: Config) -> tuple[Topic, ...]:
     return taxonomy_from_config(items, extend_default=t.mode == "extend")
 
 
-class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
+class NewsService(SourcesMixin, SubscriptionsMixin, FilteringMixin, OperationsMixin):
     """The facade: sources, polling and reading here; subscriptions and operations in mixins."""
 
     def __init__(
@@ -189,6 +192,7 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             ],
             now,
         )
+        await self._sync_config_filters(cfg.subscriptions)
 
     # ------------------------------------------------------------------ polling
 
@@ -328,21 +332,29 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
         exclude_posted_to: str | None = None,
         announce_only: bool = False,
         widen: bool = True,
+        filters: Filters | None = None,
     ) -> Digest:
-        """The condensed briefing for a window, grouped into topic sections."""
+        """The condensed briefing for a window, grouped into topic sections.
+
+        ``filters`` are applied before ranking; ``Digest.removed`` says what each removed.
+        """
         now = self.clock()
         since = since or self.config.digest.default_since
         limit = limit or self.config.digest.limit
         wanted, query = self._resolve_topics(topics)
         notice = None
+        matcher = FilterSet(filters) if filters else None
         stories = await self._select(
             scope, wanted, query, now - since, exclude_posted_to, announce_only
         )
-        if not stories and widen and since < timedelta(days=7):
+        shown, removed = representatives(stories, matcher)
+        if not shown and widen and since < timedelta(days=7):
             stories = await self._select(
                 scope, wanted, query, now - timedelta(days=7), exclude_posted_to, announce_only
             )
-            if stories:
+            wider, wider_removed = representatives(stories, matcher)
+            if wider:
+                shown, removed = wider, wider_removed
                 notice = f"Nothing new in the last {_human(since)}; showing the last 7 days."
                 since = timedelta(days=7)
         title = self.config.digest.title
@@ -350,16 +362,17 @@ class NewsService(SourcesMixin, SubscriptionsMixin, OperationsMixin):
             title += " · " + ", ".join(_topic_title(self.topics, t) for t in wanted)
         if query:
             title += f" · “{query}”"
-        return arrange_digest(
-            pick_representatives(stories),
+        digest = arrange_digest(
+            shown,
             topics=self.topics,
             now=now,
             since=now - since,
-            limit=limit,
+            limit=matcher.lead_limit(limit) if matcher else limit,
             wanted_topics=wanted,
             title=title,
             notice=notice,
         )
+        return dataclasses.replace(digest, removed=removed_counts(removed))
 
     async def _select(self, scope, wanted, query, start, exclude, announce_only) -> list[Story]:
         if query:

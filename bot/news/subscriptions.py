@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.news.errors import NewsError
+from bot.news.filters import NO_FILTERS, Filters
 from bot.news.models import Digest
 from bot.news.schedules import parse_schedule
 from bot.news.store import GLOBAL, Delivery, Store, Subscription
@@ -26,6 +27,12 @@ class SubscriptionsMixin:
 
         async def digest(self, **kwargs) -> Digest: ...
 
+        async def subscription_filters(self, sub: Subscription) -> Filters: ...
+
+        async def _save_filters(self, sub_id: int, filters: Filters) -> None: ...
+
+        async def _confirm(self, filters: Filters, scope: str, force: bool) -> list[str]: ...
+
     async def subscribe(
         self,
         *,
@@ -35,12 +42,19 @@ class SubscriptionsMixin:
         topics: Sequence[str] = (),
         schedule: str = "daily 08:00",
         timezone: str = "UTC",
+        filters: Filters = NO_FILTERS,
+        force: bool = False,
     ) -> Subscription:
+        """Create or update the channel's subscription (its ledger, and so what it had, stays).
+
+        Filters that let nothing through raise FilterWarning unless ``force``.
+        """
         parse_schedule(schedule, timezone)  # raises ScheduleError with a sentence
         topics = topic_names(topics, self.topic_names)
         if webhook_url is not None and not webhook_url.startswith("https://"):
             raise NewsError("a webhook URL starts with https://")
-        return await self.store.outbox.subscribe(
+        await self._confirm(filters, scope, force)
+        sub = await self.store.outbox.subscribe(
             scope=scope,
             channel_id=channel_id,
             webhook_url=webhook_url,
@@ -49,9 +63,14 @@ class SubscriptionsMixin:
             timezone=timezone,
             now=self.clock(),
         )
+        await self._save_filters(sub.id, filters)
+        return sub
 
     async def unsubscribe(self, scope: str, subscription_id: int) -> bool:
-        return await self.store.outbox.unsubscribe(scope, subscription_id)
+        gone = await self.store.outbox.unsubscribe(scope, subscription_id)
+        if gone:
+            await self._save_filters(subscription_id, Filters())
+        return gone
 
     async def subscriptions(self, scope: str | None = None) -> list[Subscription]:
         return await self.store.outbox.subscriptions(scope)
@@ -68,11 +87,22 @@ class SubscriptionsMixin:
             exclude_posted_to=sub.target,
             announce_only=True,
             widen=False,
+            filters=await self.subscription_filters(sub),
         )
 
     async def enqueue_delivery(
-        self, sub: Subscription | None, target: str, digest: Digest, payloads: Sequence[dict]
-    ) -> Delivery:
+        self,
+        sub: Subscription | None,
+        target: str,
+        digest: Digest,
+        payloads: Sequence[dict],
+        *,
+        run_key: str | None = None,
+        owner: str | None = None,
+        lease: timedelta | None = None,
+    ) -> Delivery | None:
+        """Record a digest before it is sent. None: that run (``run_key``) was enqueued
+        already, by this process or another, and must not be sent again."""
         clusters = [s.cluster_id or s.id for s in digest.stories]
         return await self.store.outbox.enqueue(
             subscription_id=sub.id if sub else None,
@@ -80,10 +110,20 @@ class SubscriptionsMixin:
             cluster_ids=clusters,
             payloads=payloads,
             now=self.clock(),
+            run_key=run_key,
+            owner=owner,
+            lease=lease,
         )
 
     async def pending_deliveries(self) -> list[Delivery]:
         return await self.store.outbox.pending()
+
+    async def claim_deliveries(self, owner: str, lease: timedelta) -> list[Delivery]:
+        """Pending deliveries no live process holds, leased to ``owner`` (oldest first)."""
+        return await self.store.outbox.claim(owner, self.clock(), lease=lease)
+
+    async def release_delivery(self, delivery: Delivery, owner: str) -> None:
+        await self.store.outbox.release(owner, delivery.id)
 
     async def part_sent(self, delivery: Delivery, seq: int, message_id: str) -> None:
         await self.store.outbox.part_sent(delivery.id, seq, message_id)

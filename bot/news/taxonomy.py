@@ -269,3 +269,13 @@ def taxonomy_from_config(items: list[dict], *, extend_default: bool) -> tuple[To
 
 
 # --------------------------------------------------------------------------- matching
+
+
+def topic_text(topic: Topic) -> str:
+    """What a topic's vector is made from: its title, description and phrases.
+
+    It lives here, beside :class:`Topic`, because both the tagger (``topics``) and the
+    trained head (``topic_head``) embed topics the same way, and ``topics`` imports
+    ``topic_head``: from here neither has to import the other backwards.
+    """
+    return f"{topic.title}. {topic.description} {', '.join(topic.phrases)}"

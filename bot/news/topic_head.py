@@ -2,7 +2,7 @@
 
 The hand-set weights of :class:`bot.news.topics.Weights` fit the headlines their
 phrases were written from (0.64 macro-F1 on 1,417 unseen ones). This head is a
-one-vs-rest logistic regression trained by ``bench/train_topics.py`` on
+one-vs-rest logistic regression trained by ``tools/topics/train_topics.py`` on
 hand-labelled stories that are not in the held-out test split. It reads the
 same evidence the hand-set rule reads - each default topic's phrase hits in the
 title and the lead, and the story's similarity to each topic's description -
@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bot.news.taxonomy import DEFAULT_TOPICS, Topic
+from bot.news.taxonomy import DEFAULT_TOPICS, Topic, topic_text
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +245,6 @@ class TopicHead:
 
     def topic_vectors(self, embedder) -> np.ndarray:
         """Unit vectors of the default topics' texts, as the similarities were trained on."""
-        from bot.news.topics import topic_text  # topics imports this module
-
         return embedder.embed([topic_text(t) for t in self.topics()])
 
     def targets(self, embedder) -> np.ndarray:
@@ -353,7 +351,7 @@ def _read_checked(path: Path) -> TopicHead | None:
     if trained != shipped:
         log.warning(
             "topic head %s was trained for other default topics; retrain it with "
-            "python -m bench.train_topics. Default topics use hand-set weights.",
+            "python -m tools.topics.train_topics. Default topics use hand-set weights.",
             path.name,
         )
         return None

@@ -22,7 +22,13 @@ import numpy as np
 
 from bot.news.embed import Embedder, Projection, load_embedder
 from bot.news.phrases import PhraseIndex, compile_phrases, compile_trie
-from bot.news.taxonomy import DEFAULT_TOPICS, TaxonomyError, Topic, taxonomy_from_config
+from bot.news.taxonomy import (
+    DEFAULT_TOPICS,
+    TaxonomyError,
+    Topic,
+    taxonomy_from_config,
+    topic_text,
+)
 from bot.news.topic_head import (
     Evidence,
     Tokens,
@@ -218,7 +224,7 @@ def phrase_hits(
 
 def best_first(scores: np.ndarray, keep: np.ndarray) -> list[list[int]]:
     """Per story, the topics kept, best score first (ties by taxonomy order), at most
-    MAX_TOPICS: how the tagger decides, and how bench/train_topics.py grades the head."""
+    MAX_TOPICS: how the tagger decides, and how tools/topics/train_topics.py grades the head."""
     order = np.argsort(-scores, axis=1, kind="stable").tolist()
     return [
         [j for j in row if row_keep[j]][:MAX_TOPICS]
@@ -273,8 +279,3 @@ class _HeadUse:
             return Evidence.from_sums(title_hits, lead_hits, sums, tokens), vetoes
         th, lh, own_vetoes = phrase_hits(self.phrases, len(self.head.names), prepared)
         return Evidence.from_sums(th, lh, sums[:, self.offset :], tokens), own_vetoes
-
-
-def topic_text(topic: Topic) -> str:
-    """What a topic's vector is made from: its title, description and phrases."""
-    return f"{topic.title}. {topic.description} {', '.join(topic.phrases)}"

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import discord
 
+from bot.news.filters import Filters
 from bot.news.models import Source
 from bot.news.operations import Status
 from bot.news.store import Subscription
@@ -77,10 +78,14 @@ def sources_embed(sources: Sequence[Source], scope: str) -> discord.Embed:
     return embed
 
 
-def subscription_line(sub: Subscription, next_run: datetime | None) -> str:
+def subscription_line(
+    sub: Subscription, next_run: datetime | None, filters: Filters | None = None
+) -> str:
     where = f"<#{sub.channel_id}>" if sub.channel_id else "a webhook"
     topics = ", ".join(f"`{t}`" for t in sub.topics) or "all topics"
     line = f"**{sub.id}** · {where} · {topics} · {escape(sub.schedule)} ({sub.timezone})"
+    if filters:
+        line += f"\n  filters: {escape(clip(filters.describe(), 600))}"
     if sub.paused_reason:
         return line + f"\n  ⏸️ paused: {escape(sub.paused_reason)}. Run /subscribe again to resume."
     if next_run is not None:
@@ -91,11 +96,11 @@ def subscription_line(sub: Subscription, next_run: datetime | None) -> str:
 
 
 def subscriptions_embed(
-    subs: Sequence[tuple[Subscription, datetime | None]],
+    subs: Sequence[tuple[Subscription, datetime | None, Filters]],
 ) -> discord.Embed:
     embed = discord.Embed(title=f"Digest subscriptions ({len(subs)})", color=COLOR)
     embed.description = lines_description(
-        [subscription_line(s, n) for s, n in subs],
+        [subscription_line(s, n, f) for s, n, f in subs],
         "No subscriptions. Create one with /subscribe channel:<#channel>.",
     )
     return embed

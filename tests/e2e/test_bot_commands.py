@@ -18,6 +18,7 @@ COMMANDS = {
     "subscribe",
     "unsubscribe",
     "subscriptions",
+    "subscription",
     "status",
 }
 MANAGE_GUILD = str(1 << 5)
@@ -51,7 +52,7 @@ async def test_commands_synced_with_descriptions_and_permissions(w):
     for command in synced.values():
         assert command["description"]
         every_option_described(command.get("options"))
-    for admin in ("sources", "subscribe", "unsubscribe", "subscriptions"):
+    for admin in ("sources", "subscribe", "unsubscribe", "subscriptions", "subscription"):
         assert synced[admin]["default_member_permissions"] == MANAGE_GUILD
         assert synced[admin]["contexts"] == [0]  # guild only
     assert synced["digest"]["default_member_permissions"] is None

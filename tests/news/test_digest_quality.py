@@ -2,7 +2,8 @@
 
 Real AI-company blog feeds (tests/data/feeds/ai-blogs) go through the whole core: fetch from a
 loopback server, parse, clean, condense, tag, cluster, store, digest. What a reader sees must
-have no HTML, no entities, no boilerplate, no cut words and no repeated sentence.
+have no HTML, no entities, no boilerplate, no cut words, no repeated sentence, and no key
+point that is a teaser cut with "…" or a question.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ async def test_digest_of_real_feeds_reads_clean(service, feed_server, clock) -> 
                 last = kept.split()[-1]
                 # the shortened piece ends on a whole word of the story's text
                 assert re.search(rf"{re.escape(last)}(?=[\s,.;:!?)\"'’”—-]|$)", text), piece
+        for point in story.points:  # a key point is a whole statement, not a teaser
+            assert not point.rstrip("\"'”’)").endswith(("…", "...", "?")), point
+            assert len(point.split()) >= 3, point
         words = [content_words(p) for p in (story.lead, *story.points) if p]
         for i in range(len(words)):
             for j in range(i + 1, len(words)):

@@ -310,7 +310,7 @@ async def test_opml_round_trip(service, feed_server) -> None:
 
 def test_core_does_not_import_discord() -> None:
     code = (
-        "import sys, bot.news, bot.news.service, bot.news.poll, bot.news.store;"
+        "import sys, bot.news, bot.news.service, bot.news.poll, bot.news.store, bot.news.worker;"
         "print('discord' in sys.modules)"
     )
     root = Path(__file__).resolve().parents[2]

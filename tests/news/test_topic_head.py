@@ -137,14 +137,14 @@ def test_head_for_another_taxonomy_is_refused_with_a_warning(tmp_path, caplog) -
 
 
 def test_training_is_deterministic_and_matches_the_shipped_choice() -> None:
-    """A small run of bench/train_topics twice: the same head, shaped like the shipped one.
+    """A small run of tools/topics/train_topics twice: the same head, shaped like the shipped one.
 
-    (The full run, `python -m bench.train_topics --check`, takes minutes.) A subprocess,
+    (The full run, `python -m tools.topics.train_topics --check`, takes minutes.) A subprocess,
     because the script limits BLAS to one thread before numpy loads.
     """
     code = """
 import json, numpy as np
-from bench import train_topics as tt
+from tools.topics import train_topics as tt
 from bot.news.topic_head import HEAD_PATH, TopicHead
 shipped = TopicHead.read(HEAD_PATH)
 config = tt.Config(**tt.config_of(shipped))
@@ -174,8 +174,8 @@ print(json.dumps({
 
 
 def test_training_rows_hold_every_training_file_and_no_held_out_story() -> None:
-    from bench import train_topics as tt
     from bench.tagging import DEVSET, load_jsonl
+    from tools.topics import train_topics as tt
 
     rows = tt.training_rows()
     test = [r for r in load_jsonl("topics.jsonl") if r["split"] == "test"]
@@ -193,7 +193,7 @@ def test_training_rows_hold_every_training_file_and_no_held_out_story() -> None:
 
 
 def test_cross_validation_keeps_retellings_of_one_story_in_one_group() -> None:
-    from bench import train_topics as tt
+    from tools.topics import train_topics as tt
 
     rows = [
         {
@@ -244,7 +244,7 @@ def test_neighbour_votes_follow_the_nearest_stories_and_never_the_story_itself()
 
 def test_a_head_with_neighbours_survives_saving(tmp_path) -> None:
     """What the tagger computes from a saved head equals the training matrix's product."""
-    from bench import train_topics as tt
+    from tools.topics import train_topics as tt
 
     rows = [r for r in tt.training_rows() if r["split"] == "tune"][:60]
     config = tt.Config(("hits", "z", "vector", "tokens-256", "neighbours-5"), 8, 30.0)
@@ -265,3 +265,15 @@ def test_a_head_with_neighbours_survives_saving(tmp_path) -> None:
     dense = design_matrix(voted, loaded.blocks) @ loaded.weights + loaded.bias
     assert loaded.logits(ev) == pytest.approx(dense, abs=1e-6)
     assert len(tagger.tag_many(items)) == 30
+
+
+def test_the_head_does_not_import_the_tagger() -> None:
+    """topics builds on topic_head, never the reverse (the shared topic_text lives in
+    taxonomy): a fresh interpreter that loads the head has not loaded the tagger."""
+    code = "import sys, bot.news.topic_head; print('bot.news.topics' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -178,17 +178,30 @@ class Outbox:
         payloads: Sequence[dict],
         now: datetime,
         run_key: str | None = None,
+        owner: str | None = None,
+        lease: timedelta | None = None,
     ) -> Delivery | None:
         """Record a delivery before anything is sent; each message part gets its own nonce.
 
         ``run_key`` names one scheduled run (subscription and due time): a second process
-        enqueueing the same run gets None and sends nothing.
+        enqueueing the same run gets None and sends nothing. ``owner`` (a bot process) holds
+        the new delivery for ``lease`` while it sends; if it vanishes, another takes it over.
         """
+        until = to_ts(now + lease) if owner and lease else None
         async with self._db.transaction() as db:
             delivery_id = await db.fetchval(
-                "INSERT INTO deliveries (subscription_id, target, cluster_ids, created, run_key)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-                (subscription_id, target, json.dumps(list(cluster_ids)), to_ts(now), run_key),
+                "INSERT INTO deliveries (subscription_id, target, cluster_ids, created, run_key,"
+                " lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                (
+                    subscription_id,
+                    target,
+                    json.dumps(list(cluster_ids)),
+                    to_ts(now),
+                    run_key,
+                    owner if until else None,
+                    until,
+                ),
             )
             if delivery_id is None:
                 return None

