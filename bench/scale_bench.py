@@ -57,6 +57,7 @@ from bot.config import load_config  # noqa: E402
 from bot.news.service import NewsService  # noqa: E402
 from bot.news.store import Store  # noqa: E402
 from bot.news.store.db import to_ts  # noqa: E402
+from bot.news.store.stories import SEARCH_WINDOW, fts_query  # noqa: E402
 from bot.news.urls import canonical_url  # noqa: E402
 
 ITEMS = 20
@@ -279,6 +280,7 @@ class SearchFigures:
     stories: int
     times: list[float] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
+    plan: str = ""
 
 
 # ------------------------------------------------------------------ PostgreSQL rounds
@@ -435,9 +437,21 @@ async def measure_search(
             f" {stories} stories; slowest: "
             + "; ".join(f"{q!r} {t * 1000:.0f} ms" for t, q in slow)
         )
+        if engine == "postgresql":
+            fig.plan = await explain_search(service, slow[0][1])
+            print(f"plan of the slowest query's first statement:\n{fig.plan}", flush=True)
         return fig
     finally:
         await service.close()
+
+
+async def explain_search(service: NewsService, query: str) -> str:
+    """EXPLAIN ANALYZE of the statement ``search`` runs first for ``query`` (no filters)."""
+    db = service.store.db
+    sql = db.dialect.search_sql("")
+    exact = fts_query(query, prefix=False, dialect=db.dialect)
+    rows = await db.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", (exact, SEARCH_WINDOW, 20))
+    return "\n".join(r[0] for r in rows)
 
 
 # ------------------------------------------------------------------ the profile

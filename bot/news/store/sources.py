@@ -221,10 +221,16 @@ class SourceTable:
                 ") RETURNING id",
                 (owner, stamp + int(lease.total_seconds()), stamp, stamp, limit),
             )
-        ids = {r[0] for r in rows}
+        ids = [r[0] for r in rows]
         if not ids:
             return []
-        return [s for s in await self.list(None, with_counts=False) if s.id in ids]
+        # only the claimed rows (reading every source here made a claim O(all sources))
+        found = await self._db.fetch(
+            f"SELECT {self._columns} FROM sources s WHERE s.id IN ({','.join('?' * len(ids))})"
+            " ORDER BY lower(s.name), s.id",
+            ids,
+        )
+        return [_source(r) for r in found]
 
     async def renew(self, owner: str, ids: Sequence[int], until: datetime) -> int:
         """Extend the owner's leases while it works; returns how many it still holds."""
