@@ -446,12 +446,25 @@ async def measure_search(
 
 
 async def explain_search(service: NewsService, query: str) -> str:
-    """EXPLAIN ANALYZE of the statement ``search`` runs first for ``query`` (no filters)."""
+    """EXPLAIN ANALYZE of the statement ``search`` runs first for ``query`` (no filters), with
+    the plan made for this query's words, and with the generic plan PostgreSQL switches a
+    prepared statement to after five runs (asyncpg prepares every statement)."""
     db = service.store.db
     sql = db.dialect.search_sql("")
     exact = fts_query(query, prefix=False, dialect=db.dialect)
-    rows = await db.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", (exact, SEARCH_WINDOW, 20))
-    return "\n".join(r[0] for r in rows)
+    numbered = sql.replace("?", "$1", 1).replace("?", "$2", 1).replace("?", "$3", 1)
+    literal = "'" + exact.replace("'", "''") + "'"
+    out = []
+    async with db.transaction() as tx:
+        await tx.execute(f"PREPARE bench_search(text, bigint, bigint) AS {numbered}")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            await tx.execute(f"SET LOCAL plan_cache_mode = {mode}")
+            rows = await tx.fetch(
+                f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_search({literal}, {SEARCH_WINDOW}, 20)"
+            )
+            out += [f"-- {mode}:", *(r[0] for r in rows)]
+        await tx.execute("DEALLOCATE bench_search")
+    return "\n".join(out)
 
 
 # ------------------------------------------------------------------ the profile
