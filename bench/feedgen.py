@@ -401,7 +401,7 @@ def description_html(rng: random.Random, story: Story) -> str:
 # ------------------------------------------------------------------ documents
 
 
-def rss(seed: int, index: int, now: datetime, events: Events) -> bytes:
+def rss(seed: int, index: int, now: datetime, events: Events, items: int = ITEMS_PER_FEED) -> bytes:
     rng = random.Random(f"doc-{seed}-{index}")
     cdata = rng.random() < 0.5
     curly = rng.random() < 0.3  # WordPress-style &#8217; character references
@@ -413,7 +413,7 @@ def rss(seed: int, index: int, now: datetime, events: Events) -> bytes:
         f"<description>Artificial intelligence news from outlet {index}</description>\n",
         f"<lastBuildDate>{format_datetime(now)}</lastBuildDate>\n<ttl>30</ttl>\n",
     ]
-    for story in stories(seed, index, ITEMS_PER_FEED, now, events):
+    for story in stories(seed, index, items, now, events):
         title = escape(story.title, quote=False)
         if curly:
             title = title.replace("'", "&#8217;")
@@ -431,7 +431,9 @@ def rss(seed: int, index: int, now: datetime, events: Events) -> bytes:
     return "".join(out).encode()
 
 
-def atom(seed: int, index: int, now: datetime, events: Events) -> bytes:
+def atom(
+    seed: int, index: int, now: datetime, events: Events, items: int = ITEMS_PER_FEED
+) -> bytes:
     rng = random.Random(f"doc-{seed}-{index}")
     out = [
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n',
@@ -439,7 +441,7 @@ def atom(seed: int, index: int, now: datetime, events: Events) -> bytes:
         f'<link rel="alternate" href="https://news{index}.example.com/"/>\n',
         f"<updated>{now.isoformat()}</updated>\n",
     ]
-    for story in stories(seed, index, ITEMS_PER_FEED, now, events):
+    for story in stories(seed, index, items, now, events):
         cats = "".join(f'<category term="{c}"/>' for c in story.categories)
         out.append(
             f"<entry>\n<title>{escape(story.title, quote=False)}</title>\n"
@@ -488,7 +490,7 @@ def host_of(index: int) -> str:
 # ------------------------------------------------------------------ server
 
 
-async def serve(feeds: int, seed: int, port: int) -> None:
+async def serve(feeds: int, seed: int, port: int, items: int = ITEMS_PER_FEED) -> None:
     from aiohttp import web
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -500,7 +502,7 @@ async def serve(feeds: int, seed: int, port: int) -> None:
     def body_of(p: FeedPlan) -> tuple[bytes, bytes, str]:
         if p.index not in bodies:
             make = atom if p.kind == "atom" else rss
-            data = make(seed, p.index, now, events)
+            data = make(seed, p.index, now, events, items)
             if p.fault == "malformed":
                 data = data[: len(data) * 2 // 3]  # cut off mid-document
             etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
@@ -567,13 +569,14 @@ def main() -> None:
     s.add_argument("--feeds", type=int, required=True)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--port", type=int, default=0)
+    s.add_argument("--items", type=int, default=ITEMS_PER_FEED, help="items in each feed")
     d = sub.add_parser("dump", help="print one feed document")
     d.add_argument("index", type=int)
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--atom", action="store_true")
     args = parser.parse_args()
     if args.command == "serve":
-        asyncio.run(serve(args.feeds, args.seed, args.port))
+        asyncio.run(serve(args.feeds, args.seed, args.port, args.items))
     else:
         make = atom if args.atom else rss
         now = datetime.now(UTC).replace(microsecond=0)

@@ -250,10 +250,19 @@ class SourceTable:
                 ") RETURNING id",
                 (owner, stamp + int(lease.total_seconds()), stamp, stamp, limit),
             )
-        ids = {r[0] for r in rows}
+        ids = [r[0] for r in rows]
         if not ids:
             return []
-        return [s for s in await self.list(None, with_counts=False) if s.id in ids]
+        # only the claimed rows (reading every source here made a claim O(all sources))
+        found = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found += await self._db.fetch(
+                f"SELECT {self._columns} FROM sources s WHERE s.id IN ({marks})", chunk
+            )
+        found.sort(key=lambda r: (r["name"].lower(), r["id"]))
+        return [_source(r) for r in found]
 
     async def renew(self, owner: str, ids: Sequence[int], until: datetime) -> int:
         """Extend the owner's leases while it works; returns how many it still holds."""
