@@ -26,6 +26,8 @@ from bot.news.models import PollReport
 
 log = logging.getLogger(__name__)
 
+#: rounds a worker runs at once (its [worker] batch is shared out between them)
+LANES = 4
 #: how long a worker waits before trying again after the database went away
 RETRY_FIRST_S, RETRY_MAX_S = 1.0, 60.0
 
@@ -45,10 +47,12 @@ class Worker:
         idle: float,
         name: str | None = None,
         on_round: Callable[[PollReport], None] | None = None,
+        lanes: int = LANES,
     ) -> None:
         self.service = service
         self.lease = lease
-        self.batch = batch
+        self.lanes = max(1, min(lanes, batch))
+        self.batch = max(1, batch // self.lanes)  # per lane
         self.idle = idle
         self.name = name or worker_name()
         self.on_round = on_round
@@ -64,30 +68,35 @@ class Worker:
         return self._stop.is_set()
 
     async def run(self) -> None:
+        """Poll until :meth:`stop`: ``lanes`` rounds at a time, each claiming its own few
+        sources, so one slow feed holds up only its lane's next claim, not the worker's."""
         store = self.service.store
-        delay = RETRY_FIRST_S
         try:
-            while not self._stop.is_set():
-                try:
-                    report = await self.round()
-                    delay = RETRY_FIRST_S
-                except (OSError, StoreError, *_lost_connection_errors()) as exc:
-                    log.warning(
-                        "worker %s: the database is unreachable (%s); retrying in %.0fs",
-                        self.name,
-                        exc.__class__.__name__,
-                        delay,
-                    )
-                    await self._sleep(delay)
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                if report is None:  # nothing due: wait a little, or until told to stop
-                    await self._sleep(self.idle)
+            await asyncio.gather(*(self._lane() for _ in range(self.lanes)))
         finally:
             with contextlib.suppress(Exception):
                 released = await store.sources.release(self.name)
                 if released:
                     log.info("worker %s: gave back %d sources", self.name, released)
+
+    async def _lane(self) -> None:
+        delay = RETRY_FIRST_S
+        while not self._stop.is_set():
+            try:
+                report = await self.round()
+                delay = RETRY_FIRST_S
+            except (OSError, StoreError, *_lost_connection_errors()) as exc:
+                log.warning(
+                    "worker %s: the database is unreachable (%s); retrying in %.0fs",
+                    self.name,
+                    exc.__class__.__name__,
+                    delay,
+                )
+                await self._sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            if report is None:  # nothing due: wait a little, or until told to stop
+                await self._sleep(self.idle)
 
     async def round(self) -> PollReport | None:
         """Claim, poll and store one batch of due sources; None when nothing was due."""

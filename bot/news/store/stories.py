@@ -396,12 +396,16 @@ class StoryTable:
             where, args = where + _topic_filter(topics), (*args, *topics)
         wanted = limit + offset
         sql = dialect.search_sql(where)
-        ids = [r[0] for r in await self._db.fetch(sql, (exact, *args, SEARCH_WINDOW, wanted))]
+        ids = [
+            r[0]
+            for r in await self._db.fetch_planned_for(sql, (exact, *args, SEARCH_WINDOW, wanted))
+        ]
         # The last word as a prefix too ("anthrop" finds Anthropic), only when whole words
         # do not fill the page: a common word's prefix spans many terms and costs twice.
         match = fts_query(query, dialect=dialect)
         if len(ids) < wanted and match != exact:
-            ids = [r[0] for r in await self._db.fetch(sql, (match, *args, SEARCH_WINDOW, wanted))]
+            rows = await self._db.fetch_planned_for(sql, (match, *args, SEARCH_WINDOW, wanted))
+            ids = [r[0] for r in rows]
         ids = ids[offset:wanted]
         stories = await self.by_ids(ids, with_text=True)
         words = _WORD.findall(query.lower())
