@@ -30,13 +30,14 @@ TEASER_MAX = 400
 LINE_MAX = 600
 
 
-def _credit(bullet: Bullet) -> str:
-    outlet = clean_text(bullet.outlet)
+def _credit(outlet_name: str) -> str:
+    """" *— Outlet*": who reported the sentence before it."""
+    outlet = clean_text(outlet_name)
     return f" *— {shorten(outlet, 80)}*" if outlet else ""
 
 
 def _bullet_line(bullet: Bullet, mark: str = "• ") -> str:
-    return mark + shorten(clean_text(bullet.text), LINE_MAX) + _credit(bullet)
+    return mark + shorten(clean_text(bullet.text), LINE_MAX) + _credit(bullet.outlet)
 
 
 def _section_text(section: BriefingSection, bullets: int) -> str:
@@ -50,8 +51,7 @@ def _description(briefing: Briefing, shown: list[int], points: int) -> str:
     parts = []
     lead = clean_text(briefing.lead)
     if lead:
-        outlet = clean_text(briefing.lead_outlet)
-        parts.append(shorten(lead, LINE_MAX) + (f" *— {shorten(outlet, 80)}*" if outlet else ""))
+        parts.append(shorten(lead, LINE_MAX) + _credit(briefing.lead_outlet))
     if points:
         parts.append("\n".join(_bullet_line(p) for p in briefing.points[:points]))
     for section, n in zip(briefing.sections, shown, strict=False):

@@ -170,6 +170,7 @@ _INLINE = re.compile(
     r"(?P<esc>\\(?P<char>[!-/:-@\[-`{-~]))"
     r"|(?P<link>\[(?P<label>(?:\\.|[^\]\\])*)\]\((?P<href>https?://[^\s)]+)\))"
     r"|(?P<bold>\*\*)"
+    r"|(?P<italic>(?<!\*)\*(?![*\s])(?P<itext>[^*\n]+?)\*(?!\*))"
     r"|(?P<url>https?://[^\s<]*[^\s<.,:;\"'!?)\]])"
 )
 
@@ -187,6 +188,8 @@ def inline(text: str) -> str:
         elif m["link"]:
             href = html.escape(m["href"], quote=True)
             parts.append(f'<a href="{href}">{inline(m["label"])}</a>')
+        elif m["italic"]:
+            parts.append(f"<em>{inline(m['itext'])}</em>")
         elif m["bold"]:
             parts.append("</strong>" if bold_at is not None else "<strong>")
             bold_at = None if bold_at is not None else len(parts) - 1

@@ -77,14 +77,15 @@ _IMPERATIVE: Final = frozenset(
 #: "Watch sales rose"; "Check out", not "Check Point said")
 _IMPERATIVE_IF: Final = frozenset(
     """read find try watch listen follow check see tune make stay shop contact reach
-    continue meet take upgrade show""".split()
+    continue meet take upgrade show break choose use ask explore discover create build start
+    get keep let turn bring save give add pick plan""".split()
 )
 #: what follows an imperative's verb ("Read more", "See all our...", "Learn how", "Join
 #: us"); a noun there means the first word is a noun
 _AFTER_IMPERATIVE: Final = frozenset(
     """the a an our all this these that how why what where more out up in on to us it them
     your you now here back over about for at with some every each its his her my whether
-    if today tomorrow one""".split()
+    if today tomorrow one down""".split()
 )
 #: ...or a phrase anywhere that does the same, or speaks to the reader ("you can now")
 _CALL_TO_ACTION: Final = re.compile(
@@ -96,6 +97,10 @@ _CALL_TO_ACTION: Final = re.compile(
     r"|\byou(?:'ll|’ll| can| could| will| may| might| should| need| must)\b",
     re.IGNORECASE,
 )
+
+#: a sentence that speaks to the reader anywhere outside a quotation ("helps you get more
+#: done", "just as you would") is the page's voice, not the story's
+_SECOND_PERSON: Final = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
 
 #: words one of which a call to action above must contain (a cheap test before the pattern)
 _CTA_FIRST: Final = frozenset(
@@ -253,7 +258,7 @@ def filler_kind(text: str, *, list_item: bool = False) -> str | None:
         or (first in _IMPERATIVE_IF and _looks_imperative(text))
         or (
             (first in _CTA_FIRST or any(t in lower for t in _CTA_HINTS))
-            and _CALL_TO_ACTION.search(text)
+            and (_CALL_TO_ACTION.search(text) or _SECOND_PERSON.search(_QUOTED.sub("", text)))
         )
     ):
         return "call to action"

@@ -104,3 +104,18 @@ def test_a_short_fragment_is_not_a_point_but_a_short_figure_is() -> None:
 def test_points_add_to_the_lead_rather_than_repeat_it() -> None:
     points = _points("Acme said it would cut 1,200 jobs because robot demand slowed.", FACT)
     assert points == (FACT,)
+
+
+def test_instructions_and_the_readers_you_are_not_points_but_a_quoted_you_is() -> None:
+    """From the README picture: tips and how-tos spoke to the reader as key points."""
+    points = _points(
+        "Break down technical or scientific topics with visualizations.",
+        "Choose your research style with NotebookLM.",
+        "As the browser agent helps you get more done, it also becomes a bigger target.",
+        "“You cannot regulate what you cannot measure,” the commissioner said.",
+        FACT,
+    )
+    assert points == (
+        "“You cannot regulate what you cannot measure,” the commissioner said.",
+        FACT,
+    )
