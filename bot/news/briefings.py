@@ -7,11 +7,14 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+import aiohttp
 import numpy as np
 
+from bot.config import Config
 from bot.news.briefing import Embed, bag_of_words, build_briefing
 from bot.news.embed import load_embedder
 from bot.news.errors import StoryNotFoundError
+from bot.news.llm_briefing import LLMBriefer
 from bot.news.models import Briefing
 from bot.news.store import Store
 
@@ -26,9 +29,14 @@ MAX_CLUSTER = 40
 class BriefingsMixin:
     store: Store
     clock: Callable[[], datetime]
+    config: Config
+    _llm_session: aiohttp.ClientSession | None
 
     async def story_briefing(self, story_id: int, *, scope: str | None = None) -> Briefing:
         """The long briefing of the story's cluster, as this scope sees it.
+
+        With ``[llm] enabled`` the model writes it from the same sentences, checked (see
+        :mod:`bot.news.llm_briefing`); any failure gives the offline briefing.
 
         Raises :class:`StoryNotFoundError` for an id that is not stored or not visible."""
         cluster = []
@@ -45,9 +53,13 @@ class BriefingsMixin:
             scope=scope, since=first - RECENT_WINDOW, topics=topics, limit=300
         )
         embed = _embedder()
-        return await asyncio.to_thread(
+        briefing = await asyncio.to_thread(
             build_briefing, cluster, story_id, embed=embed, recent=recent
         )
+        if self.config.llm.enabled and self._llm_session is not None:
+            briefer = LLMBriefer(self._llm_session, self.config.llm)
+            briefing = await briefer.brief(cluster, briefing, self.store.outbox, self.clock())
+        return briefing
 
 
 def _embedder() -> Embed:
