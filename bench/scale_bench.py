@@ -305,7 +305,7 @@ async def watch_round(store: Store, total: int, since: int, label: str, started:
         if now - last_say >= PROGRESS_S:
             last_say = now
             stories = await db.fetchval("SELECT count(*) FROM stories")
-            waiting = await db.fetchval("SELECT count(*) FROM stories WHERE clustered = 0")
+            waiting = await db.fetchval("SELECT count(*) FROM cluster_waiting")
             say(
                 f"  {label}: {polled}/{total} sources polled, {stories} stories,"
                 f" {waiting} waiting for the clusterer ({now - started:.0f} s)"

@@ -31,7 +31,7 @@ LINE_MAX = 600
 
 
 def _credit(outlet_name: str) -> str:
-    """" *— Outlet*": who reported the sentence before it."""
+    """ " *— Outlet*": who reported the sentence before it."""
     outlet = clean_text(outlet_name)
     return f" *— {shorten(outlet, 80)}*" if outlet else ""
 

@@ -253,7 +253,7 @@ class NewsService(
         self._index_loaded = False
 
     async def cluster(self, new_ids: Sequence[int] = ()) -> None:
-        """Place stories waiting for a cluster (``clustered = 0``, from any worker) against
+        """Place stories waiting for a cluster (``cluster_waiting``, from any worker) against
         the index of the last two windows.
 
         One process clusters at a time (with PostgreSQL, the one holding the clustering lock;

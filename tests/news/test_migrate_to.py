@@ -92,6 +92,10 @@ async def filled(tmp_path, feed_server, clock) -> Filled:
             run_key="notice:guild:7:source_failing:1:0",
             now=clock(),
         )
+        # a story still waiting for the clusterer moves over waiting
+        await service.store.db.execute(
+            "INSERT INTO cluster_waiting (story_id) VALUES (?)", (stories[-1].id,)
+        )
         counts = await _counts(service.store)
         top = await service.store.db.fetchval("SELECT max(id) FROM stories")
     finally:

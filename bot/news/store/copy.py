@@ -36,6 +36,7 @@ TABLES: tuple[str, ...] = (
     "story_keys",
     "story_topics",
     "story_urls",
+    "cluster_waiting",
     "cluster_outlets",
     "meta",
     "subscriptions",

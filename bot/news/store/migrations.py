@@ -205,7 +205,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 6: scale-out. Leases on sources and deliveries (a worker or bot process claims rows for
     # a while; a vanished one's claims run out); one row per story URL, so that two workers
     # storing the same link at once end with one story (the database decides who won); stories
-    # wait with clustered = 0 until the one clustering process has placed them; a scheduled
+    # wait in cluster_waiting until the one clustering process has placed them (a row of its
+    # own: marking a flag on every story row rewrote each wide row once more); a scheduled
     # digest has a run key, so two processes scheduling it enqueue it once; subscriptions
     # keep their filters
     """
@@ -223,8 +224,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     -- links are looked up in story_urls now: one index less to keep on every insert
     DROP INDEX stories_url;
 
-    ALTER TABLE stories ADD COLUMN clustered INTEGER NOT NULL DEFAULT 1;
-    CREATE INDEX stories_unclustered ON stories(id) WHERE clustered = 0;
+    CREATE TABLE cluster_waiting (
+        story_id INTEGER PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE
+    );
 
     ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
     ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;

@@ -227,8 +227,8 @@ class StoryTable:
             await db.executemany(
                 "INSERT INTO stories (id, source_id, url, guid, title, published, updated,"
                 " date_estimated, first_seen, author, content_html, text, categories, image,"
-                " headline, lead, points, topics, content_hash, cluster_id, backlog, clustered)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                " headline, lead, points, topics, content_hash, cluster_id, backlog)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 story_rows,
             )
         # claim the URLs: a concurrent worker that stored one first wins it
@@ -254,6 +254,10 @@ class StoryTable:
         topic_rows = [(t, id_of[c.key], r) for c in new for r, t in enumerate(c.topics)]
         outcome.new_ids.extend(id_of[c.key] for c in new)
         if story_rows:
+            # each new story waits for the clusterer (whichever process holds that role)
+            await db.executemany(
+                "INSERT INTO cluster_waiting (story_id) VALUES (?)", [(r[0],) for r in story_rows]
+            )
             await db.executemany(
                 "INSERT INTO cluster_outlets (cluster_id, source_id, first)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -553,11 +557,14 @@ class StoryTable:
     ) -> AsyncIterator[list[Row]]:
         """Stories published since ``since``, ``chunk`` rows at a time (the first poll of many
         sources brings tens of thousands): all of them (to fill an empty index), or only
-        those still waiting to be placed (``clustered = 0``), whichever worker stored them."""
-        waiting = " AND clustered = 0" if waiting_only else ""
+        those still waiting to be placed (in ``cluster_waiting``), whichever worker stored
+        them. ``clustered`` says which is which."""
+        join = "JOIN" if waiting_only else "LEFT JOIN"
         async for rows in self._db.stream(
-            "SELECT id, source_id, published, headline, lead, cluster_id, clustered FROM stories"
-            f" WHERE published >= ?{waiting} ORDER BY id",
+            "SELECT st.id, st.source_id, st.published, st.headline, st.lead, st.cluster_id,"
+            " (w.story_id IS NULL) AS clustered FROM stories st"
+            f" {join} cluster_waiting w ON w.story_id = st.id"
+            " WHERE st.published >= ? ORDER BY st.id",
             (to_ts(since),),
             chunk=chunk,
         ):
@@ -568,18 +575,16 @@ class StoryTable:
         cluster (an old item first seen today), which no pass would ever read."""
         for chunk in _chunks(sorted(ids), 500):
             marks = ",".join("?" * len(chunk))
-            await db.execute(f"UPDATE stories SET clustered = 1 WHERE id IN ({marks})", chunk)
+            await db.execute(f"DELETE FROM cluster_waiting WHERE story_id IN ({marks})", chunk)
         await db.execute(
-            "UPDATE stories SET clustered = 1 WHERE clustered = 0 AND published < ?",
+            "DELETE FROM cluster_waiting WHERE story_id IN (SELECT w.story_id FROM"
+            " cluster_waiting w JOIN stories st ON st.id = w.story_id WHERE st.published < ?)",
             (to_ts(older_than),),
         )
 
     async def any_waiting(self) -> bool:
         """Whether a story waits to be clustered."""
-        return (
-            await self._db.fetchone("SELECT id FROM stories WHERE clustered = 0 LIMIT 1")
-            is not None
-        )
+        return await self._db.fetchone("SELECT story_id FROM cluster_waiting LIMIT 1") is not None
 
     async def visible(self, story_id: int, scope: str | None) -> Story | None:
         """One story, if a source ``scope`` sees brought it (None: any source)."""
