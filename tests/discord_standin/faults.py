@@ -1,4 +1,5 @@
-"""Injected failures: 429 bursts, 5xx answers, and a connection cut right after a message was made.
+"""Injected failures: 429 bursts, 5xx answers, a connection cut right after a message was made,
+and a request held in flight.
 
 A rule names a route as Discord's spec template ("POST /channels/{channel_id}/messages"), a
 concrete path ("/channels/123/messages"), either with an optional method and `*` globs.
@@ -6,6 +7,7 @@ concrete path ("/channels/123/messages"), either with an optional method and `*`
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import math
 import time
@@ -22,6 +24,13 @@ class Fault:
     is_global: bool = False
     drop_after_create: bool = False
     hits: int = 0
+    #: set for a held request: it waits until ``release()`` (a kill -9 case: the bot dies
+    #: while its request is in flight; a request whose client is gone is then never done)
+    released: asyncio.Event | None = None
+
+    def release(self) -> None:
+        if self.released is not None:
+            self.released.set()
 
     def matches(self, method: str, template: str, path: str) -> bool:
         want_method, _, want_path = self.pattern.rpartition(" ")
@@ -38,10 +47,14 @@ class Faults:
         self.rules.append(fault)
         return fault
 
-    def take(self, method: str, template: str, path: str, *, drop: bool) -> Fault | None:
+    def take(
+        self, method: str, template: str, path: str, *, drop: bool, hold: bool = False
+    ) -> Fault | None:
         """The first live rule of the kind asked for; each use counts down its `times`."""
         for rule in self.rules:
             if rule.drop_after_create != drop or rule.hits >= rule.times:
+                continue
+            if (rule.released is not None) != hold:
                 continue
             if rule.matches(method, template, path):
                 rule.hits += 1

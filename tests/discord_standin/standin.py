@@ -236,6 +236,11 @@ class DiscordStandIn:
 
     kill_after_create = drop_after_create
 
+    def hold_next(self, route: str, times: int = 1) -> Fault:
+        """The next `times` matching requests wait until `fault.release()`; one whose client
+        has gone by then (the bot was killed) is dropped undone, as if it never arrived."""
+        return self.faults.add(Fault(route, 0, times, released=asyncio.Event()))
+
     async def drop_gateway(self, resumable: bool = True) -> None:
         await self.gateway.drop(resumable=resumable)
 
