@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.deliver import Deliverer
-from bot.news.errors import NewsError
+from bot.news.errors import NewsError, StoreError
 from bot.news.schedules import parse_schedule
 from bot.news.service import NewsService
 from bot.news.store import Subscription
@@ -77,6 +77,8 @@ class Jobs:
         )
         self._tasks: set[asyncio.Task] = set()
         self._poll_lock = asyncio.Lock()
+        #: the last poll failed for the database (disk full, read-only): told once
+        self._store_trouble = False
         self.catch_up_task: asyncio.Task | None = None
         self.notifier = Notifier(service, deliverer, self.shards.owns_scope)
 
@@ -167,13 +169,24 @@ class Jobs:
                 report = await self.service.poll(due_only=True)
             except NewsError as exc:
                 log.error("poll failed: %s", exc)
+                if isinstance(exc, StoreError) and not self._store_trouble:
+                    # the bot keeps serving; the admins hear once, not every minute
+                    self._store_trouble = True
+                    await self.deliverer.notify(f"Polling stopped: {exc}.")
                 return
+            if self._store_trouble:
+                self._store_trouble = False
+                log.info("poll: the database takes writes again; polling resumed")
+                await self.deliverer.notify("Polling resumed: the database takes writes again.")
             if report.new_stories:
                 log.info("poll: %d new stories", report.new_stories)
-            await self.report_failing_sources()
-            await self.tell_notices()
-            await self.deliverer.resend_pending()
-            await self.run_instant()
+            try:
+                await self.report_failing_sources()
+                await self.tell_notices()
+                await self.deliverer.resend_pending()
+                await self.run_instant()
+            except NewsError as exc:
+                log.error("delivery after the poll failed: %s", exc)
 
     async def deliver(self) -> None:
         """Take over deliveries nobody holds; run instant subscriptions when workers poll."""

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.news import articles, policy
 from bot.news.enrich import Enricher
-from bot.news.errors import FetchError, NewsError, ParseError
+from bot.news.errors import FetchError, NewsError, ParseError, StoreError
 from bot.news.fetch import Fetcher
 from bot.news.identity import content_hash, guids_unreliable, story_key
 from bot.news.llm import LLMCondenser
@@ -99,11 +99,24 @@ class Poller:
 
         if self.llm is not None:
             self.llm.start_poll()
+        tasks = [asyncio.create_task(one(s)) for s in sources]
+        readers = asyncio.gather(*tasks)
         try:
-            await asyncio.gather(*(one(s) for s in sources))
+            # a writer that fails (the disk is full) ends the poll: readers waiting to hand it
+            # their results would otherwise wait for ever, and every later poll behind them
+            await asyncio.wait({readers, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():
+                writer.result()  # raises what stopped it (it ends early only on an error)
+            await readers
         finally:
-            await queue.put(None)
-            await writer
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if readers.done() and not readers.cancelled():
+                readers.exception()  # retrieved: raised above, or superseded by the writer's
+            if not writer.done():
+                await queue.put(None)
+                await writer
         return PollReport(
             ok=totals["ok"],
             not_modified=totals["nm"],
@@ -142,6 +155,8 @@ class Poller:
             return outcome
         except (FetchError, ParseError) as exc:
             return self._failure(source, exc)
+        except StoreError:  # the database's trouble, not the feed's: it ends the poll
+            raise
         except NewsError as exc:  # pragma: no cover - any other core error is still a failure
             return self._failure(source, exc)
         except Exception as exc:  # a bug must not stop the other sources

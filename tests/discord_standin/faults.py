@@ -1,6 +1,7 @@
 """Injected failures: 429 bursts, 5xx answers, a connection cut right after a message was made,
-and a request held unanswered (the bot's process can be killed while it waits),
-and answers held back after the work was done (a client timeout).
+and a request held unanswered (the bot's process can be killed while it waits), answers
+held back after the work was done (a client timeout), and a request held in flight that is
+never done if its client went away.
 
 A rule names a route as Discord's spec template ("POST /channels/{channel_id}/messages"), a
 concrete path ("/channels/123/messages"), either with an optional method and `*` globs.
@@ -35,6 +36,13 @@ class Fault:
     #: seconds the answer is held back after the work is done (a slow Discord)
     delay: float = 0.0
     hits: int = 0
+    #: set for a held request: it waits until ``release()`` (a kill -9 case: the bot dies
+    #: while its request is in flight; a request whose client is gone is then never done)
+    released: asyncio.Event | None = None
+
+    def release(self) -> None:
+        if self.released is not None:
+            self.released.set()
 
     def matches(self, method: str, template: str, path: str) -> bool:
         return route_matches(self.pattern, method, template, path)
@@ -91,13 +99,20 @@ class Faults:
         return fault
 
     def take(
-        self, method: str, template: str, path: str, *, drop: bool, delayed: bool = False
+        self,
+        method: str,
+        template: str,
+        path: str,
+        *,
+        drop: bool,
+        delayed: bool = False,
+        hold: bool = False,
     ) -> Fault | None:
         """The first live rule of the kind asked for; each use counts down its `times`."""
         for rule in self.rules:
             if rule.drop_after_create != drop or rule.hits >= rule.times:
                 continue
-            if (rule.delay > 0) != delayed:
+            if (rule.delay > 0) != delayed or (rule.released is not None) != hold:
                 continue
             if rule.matches(method, template, path):
                 rule.hits += 1

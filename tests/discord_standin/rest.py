@@ -155,6 +155,11 @@ class Rest:
         ):
             self.violation(f"{where}: missing or wrong Authorization ({auth!r})")
             return json_response(401, {"message": "401: Unauthorized", "code": 0}, headers)
+        held = self.faults.take(request.method, op.template, path, drop=False, hold=True)
+        if held is not None and held.released is not None:
+            await held.released.wait()
+            if request.transport is None or request.transport.is_closing():
+                return json_response(499, {"message": "client gone", "code": 0}, headers)
         fault = self.faults.take(request.method, op.template, path, drop=False)
         if fault is not None:
             if fault.status == 429:

@@ -283,6 +283,11 @@ class DiscordStandIn:
     async def drop_gateway(self, resumable: bool = True, code: int | None = None) -> None:
         await self.gateway.drop(resumable=resumable, code=code)
 
+    def hold_in_flight(self, route: str, times: int = 1) -> Fault:
+        """The next `times` matching requests wait until `fault.release()`; one whose client
+        has gone by then (the bot was killed) is dropped undone, as if it never arrived."""
+        return self.faults.add(Fault(route, 0, times, released=asyncio.Event()))
+
     async def request_reconnect(self) -> None:
         await self.gateway.request_reconnect()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import aiosqlite
 
 from bot.news.errors import StoreError
 from bot.news.store.dialect import POSTGRES, SQLITE
-from bot.news.store.engine import Database, PgDatabase, SqliteDatabase
+from bot.news.store.engine import Database, PgDatabase, SqliteDatabase, sqlite_error
 from bot.news.store.migrations import MIGRATIONS, SCHEMA_VERSION, script
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ async def _open_sqlite(path: Path) -> Database:
     try:
         raw = await aiosqlite.connect(str(path), isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the database {path}: {exc}") from None
+        raise _open_error(exc, path) from None
     try:
         raw.row_factory = aiosqlite.Row
         await raw.execute("PRAGMA journal_mode=WAL")
@@ -100,13 +101,38 @@ async def _open_sqlite(path: Path) -> Database:
             sql = script(MIGRATIONS[number - 1], SQLITE)
             # executescript commits; run the migration and the version bump in one transaction
             await raw.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        # a file that opens but cannot be written (read-only file or mount) fails here, at
+        # start, rather than at the first poll
+        await raw.execute("BEGIN IMMEDIATE")
+        await raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await raw.execute("ROLLBACK")
     except sqlite3.DatabaseError as exc:
         await raw.close()
-        raise StoreError(f"{path} is not a usable briefbot database ({exc})") from None
+        raise _open_error(exc, path) from None
     except StoreError:
         await raw.close()
         raise
     return SqliteDatabase(raw, str(path))
+
+
+def _open_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """One sentence for a SQLite file that cannot be used, naming what to fix."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return StoreError(
+            f"the database {path} is read-only: briefbot must be able to write it (check its"
+            " permissions and attributes, or the mount or volume it is on)"
+        )
+    if not os.access(folder, os.W_OK):
+        return StoreError(
+            f"the folder {folder} of the database is read-only: briefbot writes the database"
+            " and its journal files there (check the permissions, or a read-only mount or"
+            " volume)"
+        )
+    translated = sqlite_error(exc, str(path))
+    if translated is not None:
+        return translated
+    return StoreError(f"{path} is not a usable briefbot database ({exc})")
 
 
 def _check_version(version: int, where: str) -> None:

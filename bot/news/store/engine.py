@@ -21,11 +21,13 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import aiosqlite
 
+from bot.news.errors import StoreError
 from bot.news.store.dialect import POSTGRES, SQLITE, Dialect
 
 log = logging.getLogger(__name__)
@@ -66,31 +68,127 @@ class Conn:
         raise NotImplementedError
 
 
+# ---------------------------------------------------------------------------------- errors
+
+#: SQLite's primary result codes that say something about the file or the disk, not the SQL
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def sqlite_error(exc: sqlite3.Error, where: str) -> StoreError | None:
+    """The sentence for a SQLite failure of the file or the disk; None for anything else
+    (a constraint, a bug in our SQL), which stays what it is."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return StoreError(
+            f"the database {where} cannot grow: the disk is full (or the file reached its size"
+            " limit); free some space and briefbot carries on where it stopped"
+        )
+    if code == _SQLITE_READONLY:
+        return StoreError(
+            f"the database {where} is read-only: briefbot must be able to write the file and"
+            " its folder (check the permissions, or a read-only mount or volume)"
+        )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreError(
+            f"{where} is not a usable briefbot database: the file is damaged or not SQLite"
+            f" ({exc}); restore a backup (briefbot backup makes one), or move the file away"
+            " to start afresh"
+        )
+    if code == _SQLITE_IOERR:
+        return StoreError(f"reading or writing the database {where} failed ({exc}): check the disk")
+    if code == _SQLITE_CANTOPEN:
+        return StoreError(
+            f"cannot open the database {where} ({exc}): check that its folder exists and that"
+            " briefbot may write there"
+        )
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreError(
+            f"the database {where} stayed locked by another program; try again when it is done"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _sqlite_errors(where: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        translated = sqlite_error(exc, where)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _pg_error(exc: BaseException, where: str) -> StoreError | None:
+    """The sentence for a lost PostgreSQL server, a full disk or a read-only server."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.DiskFullError | asyncpg.InsufficientResourcesError):
+        return StoreError(
+            f"PostgreSQL at {where} cannot store more ({exc}): its disk is full; free some"
+            " space and briefbot carries on where it stopped"
+        )
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return StoreError(f"PostgreSQL at {where} accepts no writes ({exc}): is it a standby?")
+    lost = (
+        asyncpg.PostgresConnectionError,
+        asyncpg.ConnectionDoesNotExistError,
+        asyncpg.AdminShutdownError,
+        asyncpg.CannotConnectNowError,
+        OSError,
+    )
+    if isinstance(exc, lost):
+        reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+        return StoreError(
+            f"lost the connection to PostgreSQL at {where} ({reason}); briefbot retries"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _pg_errors(where: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        translated = _pg_error(exc, where)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
 # ---------------------------------------------------------------------------------- SQLite
 
 
 class SqliteConn(Conn):
+    """Statements on the one SQLite connection; a failing file or disk raises StoreError."""
+
     dialect = SQLITE
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, where: str = "") -> None:
         self._db = db
+        self._where = where
 
     async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
-        async with self._db.execute(sql, tuple(args)) as cur:
-            return list(await cur.fetchall())
+        with _sqlite_errors(self._where):
+            async with self._db.execute(sql, tuple(args)) as cur:
+                return list(await cur.fetchall())
 
     async def execute(self, sql: str, args: Sequence = ()) -> int:
-        async with self._db.execute(sql, tuple(args)) as cur:
-            return cur.rowcount
+        with _sqlite_errors(self._where):
+            async with self._db.execute(sql, tuple(args)) as cur:
+                return cur.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
         if rows:
-            await self._db.executemany(sql, rows)
+            with _sqlite_errors(self._where):
+                await self._db.executemany(sql, rows)
 
     async def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
-        async with self._db.execute(sql, tuple(args)) as cur:
-            while rows := await cur.fetchmany(chunk):
-                yield list(rows)
+        with _sqlite_errors(self._where):
+            async with self._db.execute(sql, tuple(args)) as cur:
+                while rows := await cur.fetchmany(chunk):
+                    yield list(rows)
 
 
 class Database(Conn):
@@ -121,7 +219,7 @@ class SqliteDatabase(Database):
         self.raw = db
         self.where = where
         self.lock = asyncio.Lock()
-        self._conn = SqliteConn(db)
+        self._conn = SqliteConn(db, where)
 
     async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
         return await self._conn.fetch(sql, args)
@@ -141,14 +239,24 @@ class SqliteDatabase(Database):
     async def transaction(self) -> AsyncIterator[Conn]:
         """BEGIN IMMEDIATE ... COMMIT under the writer lock, rolled back on error."""
         async with self.lock:
-            await self.raw.execute("BEGIN IMMEDIATE")
+            with _sqlite_errors(self.where):
+                await self.raw.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                await self.raw.execute("ROLLBACK")
+                if self.raw.in_transaction:  # SQLite may have rolled back itself (disk full)
+                    with _sqlite_errors(self.where):
+                        await self.raw.execute("ROLLBACK")
                 raise
             else:
-                await self.raw.execute("COMMIT")
+                try:
+                    with _sqlite_errors(self.where):
+                        await self.raw.execute("COMMIT")
+                except BaseException:
+                    if self.raw.in_transaction:  # a COMMIT that failed leaves it open
+                        with contextlib.suppress(sqlite3.Error):
+                            await self.raw.execute("ROLLBACK")
+                    raise
 
     async def hold_lock(self, key: int) -> bool:
         return True  # one process has the file: it holds every role
@@ -224,30 +332,36 @@ class PgDatabase(Database):
         self.password: str | None = None
 
     async def fetch(self, sql: str, args: Sequence = ()) -> list[Row]:
-        async with self.pool.acquire() as conn:
-            return await PgConn(conn).fetch(sql, args)
+        with _pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                return await PgConn(conn).fetch(sql, args)
 
     async def fetch_planned_for(self, sql: str, args: Sequence = ()) -> list[Row]:
         async with self.pool.acquire() as conn:
             return await PgConn(conn).fetch_planned_for(sql, args)
 
     async def execute(self, sql: str, args: Sequence = ()) -> int:
-        async with self.pool.acquire() as conn:
-            return await PgConn(conn).execute(sql, args)
+        with _pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                return await PgConn(conn).execute(sql, args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
-        async with self.pool.acquire() as conn:
-            await PgConn(conn).executemany(sql, rows)
+        with _pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                await PgConn(conn).executemany(sql, rows)
 
     async def stream(self, sql: str, args: Sequence = (), *, chunk: int = 2000):
-        async with self.pool.acquire() as conn:
-            async for batch in PgConn(conn).stream(sql, args, chunk=chunk):
-                yield batch
+        with _pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                async for batch in PgConn(conn).stream(sql, args, chunk=chunk):
+                    yield batch
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PgConn(conn)
+        """A pooled connection in a transaction; a lost server or full disk is a StoreError."""
+        with _pg_errors(self.where):
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield PgConn(conn)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
