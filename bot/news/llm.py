@@ -107,9 +107,9 @@ class LLMCondenser:
     def build_messages(self, title: str, text: str, url: str | None) -> list[dict[str, str]]:
         """The chat messages sent for one story (public so tests can inspect them)."""
         story = {
-            "title": _defang(title),
+            "title": defang(title),
             "url": url or "",
-            "text": _defang(text[:MAX_TEXT_CHARS]),
+            "text": defang(text[:MAX_TEXT_CHARS]),
         }
         user = (
             f"Allowed topics: {json.dumps(list(self._topics))}\n"
@@ -119,32 +119,36 @@ class LLMCondenser:
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
     async def _ask(self, title: str, text: str, url: str | None) -> str:
-        settings = self._settings
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(settings.api_key_env, "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        body = {
-            "model": settings.model,
-            "messages": self.build_messages(title, text, url),
-            "response_format": {"type": "json_object"},
-            "temperature": 0,
-        }
-        endpoint = settings.base_url.rstrip("/") + "/chat/completions"
-        timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
-        async with self._session.post(
-            endpoint, json=body, headers=headers, timeout=timeout
-        ) as resp:
-            if resp.status != 200:
-                raise AnswerError(f"HTTP {resp.status}")
-            try:
-                data = await resp.json(content_type=None)
-                content = data["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise AnswerError("not a chat completion") from exc
-        if not isinstance(content, str):
-            raise AnswerError("message content is not text")
-        return content
+        return await ask_json(self._session, self._settings, self.build_messages(title, text, url))
+
+
+async def ask_json(
+    session: aiohttp.ClientSession, settings: LLMSettings, messages: list[dict]
+) -> str:
+    """One chat completion asking for a JSON object; its text, or AnswerError."""
+    headers = {"Content-Type": "application/json"}
+    key = os.environ.get(settings.api_key_env, "")
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    body = {
+        "model": settings.model,
+        "messages": messages,
+        "response_format": {"type": "json_object"},
+        "temperature": 0,
+    }
+    endpoint = settings.base_url.rstrip("/") + "/chat/completions"
+    timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+    async with session.post(endpoint, json=body, headers=headers, timeout=timeout) as resp:
+        if resp.status != 200:
+            raise AnswerError(f"HTTP {resp.status}")
+        try:
+            data = await resp.json(content_type=None)
+            content = data["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise AnswerError("not a chat completion") from exc
+    if not isinstance(content, str):
+        raise AnswerError("message content is not text")
+    return content
 
 
 def parse_answer(
@@ -175,14 +179,14 @@ def parse_answer(
     if any(not p or len(p) > POINT_LIMIT for p in points):
         raise AnswerError("empty or too long point")
     for piece in (lead, *points):
-        _check_safe(piece, url)
+        check_safe(piece, url)
     unknown = [t for t in topics if t not in allowed_topics]
     if unknown:
         raise AnswerError(f"unknown topics {unknown[:3]}")
     return lead, tuple(points), tuple(dict.fromkeys(topics))
 
 
-def _check_safe(piece: str, url: str | None) -> None:
+def check_safe(piece: str, url: str | None) -> None:
     if _MENTION.search(piece):
         raise AnswerError("answer contains a mention")
     for link in _URL.findall(piece):
@@ -190,6 +194,6 @@ def _check_safe(piece: str, url: str | None) -> None:
             raise AnswerError("answer contains a foreign link")
 
 
-def _defang(text: str) -> str:
+def defang(text: str) -> str:
     """Keep story text from writing our delimiters (JSON quoting already contains it)."""
     return _DELIMITERS.sub(lambda m: "‹‹‹" if m.group(0) == "<<<" else "›››", text)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ import aiohttp
 
 from bot.news.briefing import MAX_SECTIONS, TITLE_MAX, gather
 from bot.news.condense import content_words
-from bot.news.llm import CLOSE, OPEN, AnswerError, LLMSettings, _check_safe, _defang
+from bot.news.llm import CLOSE, OPEN, AnswerError, LLMSettings, ask_json, check_safe, defang
 from bot.news.models import Briefing, BriefingSection, Bullet, Story
 
 log = logging.getLogger(__name__)
@@ -97,9 +96,9 @@ def cache_key(model: str, cluster_id: int, sources: Sequence[Source]) -> str:
 def build_messages(headline: str, sources: Sequence[Source]) -> list[dict[str, str]]:
     """The chat messages sent for one cluster (public so tests can inspect them)."""
     data = {
-        "headline": _defang(headline),
+        "headline": defang(headline),
         "sentences": [
-            {"n": s.n, "outlet": _defang(s.story.source_name), "text": _defang(s.text)}
+            {"n": s.n, "outlet": defang(s.story.source_name), "text": defang(s.text)}
             for s in sources
         ],
     }
@@ -143,7 +142,7 @@ def _text(value: Any, limit: int, what: str) -> str:
     text = " ".join(value.split())
     if len(text) > limit:
         raise AnswerError(f"{what} too long")
-    _check_safe(text, None)
+    check_safe(text, None)
     return text
 
 
@@ -272,29 +271,4 @@ class LLMBriefer:
         return briefing
 
     async def _ask(self, headline: str, sources: Sequence[Source]) -> str:
-        settings = self._settings
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(settings.api_key_env, "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        body = {
-            "model": settings.model,
-            "messages": build_messages(headline, sources),
-            "response_format": {"type": "json_object"},
-            "temperature": 0,
-        }
-        endpoint = settings.base_url.rstrip("/") + "/chat/completions"
-        timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
-        async with self._session.post(
-            endpoint, json=body, headers=headers, timeout=timeout
-        ) as resp:
-            if resp.status != 200:
-                raise AnswerError(f"HTTP {resp.status}")
-            try:
-                data = await resp.json(content_type=None)
-                content = data["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise AnswerError("not a chat completion") from exc
-        if not isinstance(content, str):
-            raise AnswerError("message content is not text")
-        return content
+        return await ask_json(self._session, self._settings, build_messages(headline, sources))
