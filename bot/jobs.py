@@ -223,7 +223,8 @@ class Jobs:
                 due = parse_schedule(sub.schedule, sub.timezone).next_run(now - MISFIRE_GRACE)
         if due is None or due > now:
             due = now.replace(second=0, microsecond=0)
-        return await self.run_subscription(sub_id, run_key=f"{sub_id}:{int(due.timestamp())}")
+        self._track_current()
+        return await self._run(sub, run_key=run_key(sub_id, due))
 
     async def run_subscription(self, sub_id: int, *, run_key: str | None = None) -> bool:
         """Post what the subscription's target has not had; True when something was posted.
@@ -233,7 +234,9 @@ class Jobs:
         ``run_key`` names a scheduled run: one already enqueued is not enqueued again.
         """
         self._track_current()
-        sub = await self._subscription(sub_id)
+        return await self._run(await self._subscription(sub_id), run_key=run_key)
+
+    async def _run(self, sub: Subscription | None, *, run_key: str | None) -> bool:
         if sub is None or sub.paused_reason:
             return False
         if await self.deliverer.resend_pending(target=sub.target):
@@ -250,17 +253,19 @@ class Jobs:
         """Resend what a previous run left pending; send digests missed while the bot was down."""
         try:
             await self.deliverer.resend_pending()
-            for sub in await self.missed_subscriptions():
+            for sub, due in await self._missed():
                 log.info("subscription %s missed its digest while the bot was down", sub.id)
-                due = parse_schedule(sub.schedule, sub.timezone).next_run(sub.last_run)
-                key = f"{sub.id}:{int(due.timestamp())}" if due is not None else None
-                await self.run_subscription(sub.id, run_key=key)
+                await self.run_subscription(sub.id, run_key=run_key(sub.id, due))
         except Exception:
             log.exception("catching up after start failed")
 
     async def missed_subscriptions(self, now: datetime | None = None) -> list[Subscription]:
         """Scheduled subscriptions whose last due run passed while the bot was down,
         no longer ago than ``discord.missed_digest_grace``."""
+        return [sub for sub, _due in await self._missed(now)]
+
+    async def _missed(self, now: datetime | None = None) -> list[tuple[Subscription, datetime]]:
+        """:meth:`missed_subscriptions`, each with the due time it missed."""
         now = now or self.service.clock()
         grace = self.config.discord.missed_digest_grace
         missed = []
@@ -272,7 +277,7 @@ class Jobs:
             except NewsError:
                 continue
             if due is not None and due <= now and now - due <= grace:
-                missed.append(sub)
+                missed.append((sub, due))
         return missed
 
     # ------------------------------------------------------------------ subscription jobs
@@ -357,6 +362,12 @@ class Jobs:
         now_reported = sorted(failing)
         if set(now_reported) != reported:
             await store_meta.set_meta(REPORTED_FAILING_KEY, json.dumps(now_reported))
+
+
+def run_key(sub_id: int, due: datetime) -> str:
+    """The name of a subscription's run due at ``due``: the scheduled job and the catch-up
+    after a restart give the same run the same name, so it is enqueued once."""
+    return f"{sub_id}:{int(due.timestamp())}"
 
 
 def _instant(sub: Subscription) -> bool:
