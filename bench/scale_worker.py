@@ -28,7 +28,6 @@ import sys
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,13 +114,7 @@ async def close(service: NewsService) -> None:
 
 
 async def run_worker(service: NewsService, profile: str | None) -> None:
-    cfg = service.config.worker
-    worker = Worker(
-        service,
-        lease=timedelta(seconds=cfg.lease_seconds),
-        batch=cfg.batch,
-        idle=cfg.idle_seconds,
-    )
+    worker = Worker.from_config(service)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, worker.stop)
     loop.add_signal_handler(signal.SIGINT, worker.stop)

@@ -9,7 +9,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import __version__
@@ -373,12 +373,7 @@ async def cmd_worker(service, args) -> int:
     from bot.news.worker import Worker
 
     cfg = service.config.worker
-    worker = Worker(
-        service,
-        lease=timedelta(seconds=cfg.lease_seconds),
-        batch=cfg.batch,
-        idle=cfg.idle_seconds,
-    )
+    worker = Worker.from_config(service)
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
 

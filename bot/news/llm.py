@@ -151,16 +151,22 @@ async def ask_json(
     return content
 
 
-def parse_answer(
-    content: str, url: str | None, allowed_topics: Sequence[str]
-) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """Check the model's JSON answer; return (lead, points, topics) or raise AnswerError."""
+def json_object(content: str) -> dict:
+    """The model's answer as a JSON object, or AnswerError."""
     try:
         answer: Any = json.loads(content)
     except ValueError as exc:
         raise AnswerError("answer is not JSON") from exc
     if not isinstance(answer, dict):
         raise AnswerError("answer is not a JSON object")
+    return answer
+
+
+def parse_answer(
+    content: str, url: str | None, allowed_topics: Sequence[str]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Check the model's JSON answer; return (lead, points, topics) or raise AnswerError."""
+    answer = json_object(content)
     lead = answer.get("lead")
     points = answer.get("points")
     topics = answer.get("topics", [])

@@ -25,7 +25,16 @@ import aiohttp
 
 from bot.news.briefing import MAX_SECTIONS, TITLE_MAX, gather
 from bot.news.condense import content_words
-from bot.news.llm import CLOSE, OPEN, AnswerError, LLMSettings, ask_json, check_safe, defang
+from bot.news.llm import (
+    CLOSE,
+    OPEN,
+    AnswerError,
+    LLMSettings,
+    ask_json,
+    check_safe,
+    defang,
+    json_object,
+)
 from bot.news.models import Briefing, BriefingSection, Bullet, Story
 
 log = logging.getLogger(__name__)
@@ -158,12 +167,7 @@ def _cited(value: Any, limit: int, what: str, sources: Sequence[Source]) -> tupl
 def parse_briefing(content: str, sources: Sequence[Source], headlines: Sequence[str]) -> dict:
     """Check the model's JSON answer; return it resolved (every text with the number of its
     source sentence, as cached) or raise AnswerError."""
-    try:
-        answer: Any = json.loads(content)
-    except ValueError as exc:
-        raise AnswerError("answer is not JSON") from exc
-    if not isinstance(answer, dict):
-        raise AnswerError("answer is not a JSON object")
+    answer = json_object(content)
     headline = _text(answer.get("headline"), HEADLINE_LIMIT, "headline")
     words = content_words(headline)
     pool = [content_words(h) for h in headlines] + [s.words for s in sources]

@@ -59,6 +59,18 @@ class Worker:
         self._stop = asyncio.Event()
         self.rounds = 0
 
+    @classmethod
+    def from_config(cls, service, **options) -> Worker:
+        """A worker with the service's ``[worker]`` settings (as ``briefbot worker`` runs it)."""
+        cfg = service.config.worker
+        return cls(
+            service,
+            lease=timedelta(seconds=cfg.lease_seconds),
+            batch=cfg.batch,
+            idle=cfg.idle_seconds,
+            **options,
+        )
+
     def stop(self) -> None:
         """Finish the round in hand, then return from :meth:`run`."""
         self._stop.set()
