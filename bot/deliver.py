@@ -17,9 +17,10 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import discord
@@ -52,6 +53,9 @@ DEFAULT_RETRY_DELAYS = (2.0, 8.0, 30.0)
 DEFAULT_SEND_TIMEOUT = 30.0
 #: how long a process holds a delivery it is sending; then another may take it over
 DEFAULT_LEASE = timedelta(minutes=2)
+#: how many completed deliveries a process remembers, so a task holding a stale copy of
+#: one does not send it again
+REMEMBER_COMPLETED = 5000
 
 
 class Messenger(Protocol):
@@ -138,8 +142,13 @@ class Deliverer:
         self.retry_delays = tuple(retry_delays)
         self._locks: dict[str, asyncio.Lock] = {}
         self._active: set[asyncio.Task] = set()
-        #: deliveries being sent now, or completed by this process: never sent twice at once
+        #: deliveries being sent now, or completed lately by this process: never sent twice
+        #: at once, nor again by a task that read the delivery before it was completed
         self._claimed: set[int] = set()
+        self._completed: deque[int] = deque()
+        #: builds the buttons a payload's ``components`` describe (the story cog sets it);
+        #: without it, or for a webhook, a digest goes out without its Brief buttons
+        self.view_for: Callable[[dict[str, Any]], discord.ui.View | None] | None = None
         #: this process's name in the outbox's leases, and how long a lease lasts
         self.owner = owner or worker_name()
         self.lease = lease
@@ -209,6 +218,10 @@ class Deliverer:
             renewer.cancel()
             if not done:
                 self._claimed.discard(delivery.id)
+            else:  # remembered for a while, not for the process's lifetime
+                self._completed.append(delivery.id)
+                if len(self._completed) > REMEMBER_COMPLETED:
+                    self._claimed.discard(self._completed.popleft())
             if task is not None:
                 self._active.discard(task)
 
@@ -308,6 +321,9 @@ class Deliverer:
             missing = self.missing_permissions(channel_id, payload)
             if missing:
                 raise TargetUnavailable(lacks(missing))
+            view = self.view_for(payload) if self.view_for and payload.get("components") else None
+            if view is not None:
+                kwargs["view"] = view
             channel = self.client.get_partial_messageable(channel_id)
             # a stored nonce makes discord.py send enforce_nonce=True: a resend is a no-op
             sending = channel.send(**kwargs, nonce=nonce, allowed_mentions=NO_MENTIONS)

@@ -4,7 +4,9 @@ A digest reads like a briefing: a header line in the first message's content,
 one embed per topic section (continued in "(cont.)" embeds when a section is
 long), then "More stories" as linked one-liners. Payloads are plain Discord
 JSON dicts so the outbox can store them; :func:`payload_to_kwargs` turns one
-into discord.py arguments.
+into discord.py arguments. The digest's last message carries a "Brief" button per lead
+story as Discord component JSON (custom id ``brief:<story id>``); the story cog turns it
+back into buttons when the message is sent, whether now or from the outbox.
 
 Feed text is untrusted. Everything from a feed is cleaned, markdown-escaped
 and mention-neutralised (:func:`escape`), and the only links are the ones we
@@ -47,6 +49,12 @@ ELLIPSIS = "…"
 CONT = " (cont.)"
 
 _NEUTRAL = 0x99AAB5
+
+#: Discord allows five rows of five buttons on a message, and 80 characters a label
+MAX_BUTTONS = 25
+BUTTONS_PER_ROW = 5
+LABEL_MAX = 80
+BRIEF_PREFIX = "brief:"
 
 # A bare URL in feed text is left verbatim (as discord.utils.escape_markdown does): Discord
 # autolinks it, and a backslash inside would break the link. Square brackets end it, so a
@@ -332,12 +340,33 @@ def _section_embeds(section: DigestSection, now: datetime) -> Iterator[dict[str,
 
 
 def render_digest(digest: Digest, *, now: datetime) -> list[dict[str, Any]]:
-    """The digest as Discord message payloads, in posting order."""
+    """The digest as Discord message payloads, in posting order; the last one carries a
+    "Brief" button for each lead story (see :func:`brief_components`)."""
     embeds = [e for section in digest.sections for e in _section_embeds(section, now)]
     if digest.more:
         more = [(_more_line(story), None) for story in digest.more]
         embeds += _pack("More stories", _NEUTRAL, more, "\n")
-    return _messages(_header(digest), embeds)
+    messages = _messages(_header(digest), embeds)
+    components = brief_components([s for section in digest.sections for s in section.stories])
+    if components:
+        messages[-1]["components"] = components
+    return messages
+
+
+def brief_components(stories: Sequence[Story]) -> list[dict[str, Any]]:
+    """Action rows of "Brief: <headline>" buttons, one per stored story (at most 25)."""
+    buttons = []
+    for story in stories[:MAX_BUTTONS]:
+        label = "Brief: " + " ".join(headline_of(story).split())
+        if len(label) > LABEL_MAX:
+            label = label[: LABEL_MAX - 1].rsplit(" ", 1)[0] + ELLIPSIS
+        buttons.append(
+            {"type": 2, "style": 2, "label": label, "custom_id": f"{BRIEF_PREFIX}{story.id}"}
+        )
+    return [
+        {"type": 1, "components": buttons[i : i + BUTTONS_PER_ROW]}
+        for i in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
 
 
 def render_stories(
@@ -416,7 +445,11 @@ def fit_payload(payload: dict[str, Any]) -> list[dict[str, Any]]:
     last = chunks[-1] if chunks else ""
     if last or embeds:
         out += _messages(last, embeds)
-    return out or [payload]
+    if not out:
+        return [payload]
+    if payload.get("components"):  # the buttons stay under the last piece
+        out[-1]["components"] = payload["components"]
+    return out
 
 
 def _fit_embed(embed: dict[str, Any]) -> list[dict[str, Any]]:

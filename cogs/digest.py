@@ -13,7 +13,7 @@ from cogs._ui.checks import expensive
 from cogs._ui.filters import DESCRIBE, filters_from
 from cogs._ui.options import SINCE_CHOICES, window
 from cogs._ui.reply import answer, in_time
-from cogs.story import brief_buttons
+from cogs.story import brief_view
 
 
 class DigestCog(commands.Cog):
@@ -55,13 +55,8 @@ class DigestCog(commands.Cog):
             filters=filters_from(include, exclude, sources, min_outlets),
         )
         digest = await in_time(interaction, work, ephemeral=private)
-        leads = [s for section in digest.sections for s in section.stories]
-        await answer(
-            interaction,
-            render_digest(digest, now=self.service.clock()),
-            ephemeral=private,
-            view=brief_buttons(leads),
-        )
+        payloads = render_digest(digest, now=self.service.clock())
+        await answer(interaction, payloads, ephemeral=private, view=brief_view(payloads[-1]))
 
 
 async def setup(bot: commands.Bot) -> None:

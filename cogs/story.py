@@ -1,14 +1,17 @@
 """/story and the "Brief" buttons: the long briefing of one story, from every outlet.
 
 A Brief button's custom id carries the story id (``brief:123``), so a button keeps working
-on any message after a restart; its answer is shown only to the member who pressed it.
+on any message after a restart; its answer is shown only to the member who pressed it. The
+renderer writes the buttons into a digest's payload as component JSON (the outbox stores
+it); :func:`brief_view` turns that back into these buttons, for ``/digest`` answers and for
+scheduled digests alike.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -16,18 +19,13 @@ from discord.ext import commands
 
 from bot.guild import scope_for
 from bot.news.errors import NewsError
-from bot.news.models import Story
+from bot.render import BRIEF_PREFIX, LABEL_MAX
 from bot.render_briefing import render_briefing
-from bot.textrender import headline_of
 from cogs._ui.checks import expensive
 from cogs._ui.reply import answer, in_time, tell_error
 from cogs.errors import UNEXPECTED, sentence
 
 log = logging.getLogger(__name__)
-
-#: Discord allows 25 buttons on a message (five rows of five) and 80 characters a label
-MAX_BUTTONS = 25
-LABEL_MAX = 80
 
 
 async def show_briefing(
@@ -38,7 +36,9 @@ async def show_briefing(
     await answer(interaction, render_briefing(briefing), ephemeral=ephemeral)
 
 
-class BriefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"brief:(?P<id>[0-9]{1,18})"):
+class BriefButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=BRIEF_PREFIX + r"(?P<id>[0-9]{1,18})"
+):
     """A button that shows one story's briefing to whoever presses it."""
 
     def __init__(self, story_id: int, label: str = "Brief") -> None:
@@ -46,7 +46,7 @@ class BriefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"brief:(?
             discord.ui.Button(
                 label=label[:LABEL_MAX],
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"brief:{story_id}",
+                custom_id=f"{BRIEF_PREFIX}{story_id}",
             )
         )
         self.story_id = story_id
@@ -69,17 +69,23 @@ class BriefButton(discord.ui.DynamicItem[discord.ui.Button], template=r"brief:(?
             await tell_error(interaction, UNEXPECTED)
 
 
-def brief_buttons(stories: Sequence[Story]) -> discord.ui.View | None:
-    """One "Brief" button per story (at most 25), or None when there are none."""
-    if not stories:
-        return None
+def brief_view(payload: dict[str, Any]) -> discord.ui.View | None:
+    """The Brief buttons a rendered payload describes (``components``), or None.
+
+    A view of dynamic items only is not kept per message by discord.py, so a day of
+    scheduled digests does not pile views up in memory.
+    """
     view = discord.ui.View(timeout=None)
-    for story in stories[:MAX_BUTTONS]:
-        label = "Brief: " + headline_of(story)
-        if len(label) > LABEL_MAX:
-            label = label[: LABEL_MAX - 1].rsplit(" ", 1)[0] + "…"
-        view.add_item(BriefButton(story.id, label))
-    return view
+    for row, action_row in enumerate(payload.get("components") or ()):
+        for button in action_row.get("components") or ():
+            match = BriefButton.__discord_ui_compiled_template__.fullmatch(
+                str(button.get("custom_id") or "")
+            )
+            if match:
+                item = BriefButton(int(match["id"]), str(button.get("label") or "Brief"))
+                item.item.row = row
+                view.add_item(item)
+    return view if view.children else None
 
 
 class StoryCog(commands.Cog):
@@ -106,4 +112,7 @@ class StoryCog(commands.Cog):
 
 async def setup(bot: commands.Bot) -> None:
     bot.add_dynamic_items(BriefButton)
+    deliverer = getattr(bot, "deliverer", None)
+    if deliverer is not None:  # scheduled digests get their Brief buttons too
+        deliverer.view_for = brief_view
     await bot.add_cog(StoryCog(bot))

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from bot.news.models import Digest, DigestSection, Story
 from bot.render import (
     escape,
+    fit_payload,
     payload_to_kwargs,
     render_digest,
     render_stories,
@@ -133,8 +134,14 @@ def check_limits(payloads: list[dict[str, Any]]) -> None:
     for payload in payloads:
         if validator := message_schema():
             assert [e.message for e in validator.iter_errors(payload)] == []
-        assert set(payload) <= {"content", "embeds"}
+        assert set(payload) <= {"content", "embeds", "components"}
         assert payload.get("content") or payload.get("embeds"), "an empty message"
+        rows = payload.get("components") or []
+        assert len(rows) <= 5
+        for row in rows:
+            assert row["type"] == 1 and 1 <= len(row["components"]) <= 5
+            for button in row["components"]:
+                assert 1 <= len(button["label"]) <= 80 and len(button["custom_id"]) <= 100
         assert size(payload.get("content") or "") <= 2000
         embeds = payload.get("embeds", [])
         assert len(embeds) <= 10
@@ -418,6 +425,19 @@ def test_long_digest_splits_across_messages_in_order() -> None:
     # long leads and points are shortened after a whole word, never inside one
     cuts = re.findall(r"(\S*)…", joined)
     assert cuts and all(re.fullmatch(r"w\d{4}", c) for c in cuts), set(cuts) - {""}
+    # the Brief buttons (25 at most) go under the last message only
+    assert [bool(p.get("components")) for p in payloads] == [False] * (len(payloads) - 1) + [True]
+    ids = [b["custom_id"] for row in payloads[-1]["components"] for b in row["components"]]
+    assert ids == [f"brief:{i}" for i in range(25)]
+
+
+def test_an_over_limit_stored_payload_keeps_its_buttons_on_the_last_piece() -> None:
+    (payload,) = render_digest(make_digest(DigestSection("models", "Models", (story(7),))), now=NOW)
+    payload["content"] = "x " * 3000  # as if an older version had rendered it over the limit
+    pieces = fit_payload(payload)
+    assert len(pieces) > 1
+    assert [bool(p.get("components")) for p in pieces] == [False] * (len(pieces) - 1) + [True]
+    assert pieces[-1]["components"][0]["components"][0]["custom_id"] == "brief:7"
 
 
 def test_huge_headline_keeps_its_link_and_loses_points_first() -> None:

@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     OTHER,
     REGULATION,
     Item,
+    custom_ids,
     make_config,
     rss,
     start,
@@ -186,6 +187,26 @@ async def test_webhook_subscription_posts_through_the_webhook(tmp_path):
         posted = standin.messages[news]
         assert len(posted) == 1 and posted[0]["webhook_id"] == str(hook.id)
         assert "Senate passes AI regulation bill" in text_of(posted[0])
+        # a webhook made by a person cannot carry the bot's buttons: the digest goes without
+        assert not posted[0].get("components")
+
+
+async def test_a_scheduled_digest_has_brief_buttons_that_work_after_a_restart(tmp_path):
+    async with env(tmp_path) as (standin, feeds, config):
+        news = standin.channel("news")
+        async with start(config, standin) as bot:
+            sub = await subscribe_with_news(bot, standin, feeds)
+            assert await bot.jobs.run_subscription(sub.id) is True
+            fresh = next(s for s in await bot.service.stories(limit=50) if s.title == FRESH.title)
+        (posted,) = with_nonce(standin, news)
+        assert f"brief:{fresh.id}" in custom_ids(posted)
+        async with start(config, standin):  # a new process: the button still answers
+            pressed = await standin.press_button(posted, f"brief:{fresh.id}")
+            await standin.wait_for(lambda: pressed.acknowledged, 5)
+        reply = pressed.callbacks[0]["data"] if pressed.callbacks else pressed.edits[-1]
+        assert pressed.ephemeral
+        assert "Senate passes AI regulation bill" in text_of(reply)
+        assert len(standin.messages[news]) == 1  # pressing it posted nothing in the channel
 
 
 async def test_missed_digest_is_sent_once_on_start(tmp_path):
