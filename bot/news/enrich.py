@@ -16,9 +16,37 @@ from bot.news.topics import Tagger
 log = logging.getLogger(__name__)
 
 
+#: how much of a cluster the tagger reads: its first outlets, up to this many characters
+CLUSTER_OUTLETS = 8
+CLUSTER_CHARS = 4000
+
+
 def tagging_input(headline: str, lead: str, points: Sequence[str]) -> tuple[str, str]:
     """What the tagger reads of a story, at ingest and on retag alike."""
     return headline, " ".join((lead, *points))
+
+
+def cluster_tagging_input(
+    members: Sequence[tuple[str, str, Sequence[str]]],
+) -> tuple[str, str]:
+    """What the tagger reads of a story cluster: the first outlet's headline, then every
+    outlet's headline, lead and points (each sentence once), oldest outlet first.
+
+    One outlet's teaser is often too thin to tell a topic; together, the outlets that
+    covered a story say what it is about, and every story of the cluster gets one answer.
+    """
+    seen: set[str] = set()
+    parts: list[str] = []
+    size = 0
+    for i, (headline, lead, points) in enumerate(members[:CLUSTER_OUTLETS]):
+        for sentence in (headline if i else "", lead, *points):
+            key = " ".join(sentence.lower().split())
+            if not key or key in seen or size + len(sentence) > CLUSTER_CHARS:
+                continue
+            seen.add(key)
+            parts.append(sentence)
+            size += len(sentence) + 1
+    return members[0][0] if members else "", " ".join(parts)
 
 
 class Enricher:

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.news.briefings import BriefingsMixin
 from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest
-from bot.news.enrich import Enricher, tagging_input
+from bot.news.enrich import Enricher, cluster_tagging_input, tagging_input
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
 from bot.news.filtering import FilteringMixin
 from bot.news.filters import Filters
@@ -306,6 +306,35 @@ class NewsService(
             if changes:
                 await self.store.stories.set_clusters(db, changes)
             await self.store.stories.mark_clustered(db, placed, older_than=since)
+        if changes:  # a cluster that gained a story is tagged again from all of its text
+            await self._tag_clusters({cluster for _, cluster in changes})
+
+    async def _tag_clusters(self, cluster_ids: Iterable[int]) -> int:
+        """Tag each of these clusters that several stories share from all of their text
+        (:func:`cluster_tagging_input`), and give every story in it those topics; the
+        operator's corrections stand. Returns how many stories changed."""
+        groups: dict[int, list[Any]] = {}
+        for row in await self.store.stories.cluster_members(list(cluster_ids)):
+            groups.setdefault(row["cluster_id"], []).append(row)
+        shared = [members for members in groups.values() if len(members) > 1]
+        if not shared:
+            return 0
+        items = [
+            cluster_tagging_input([(r["headline"], r["lead"], json.loads(r["points"])) for r in m])
+            for m in shared
+        ]
+        categories = [
+            list(dict.fromkeys(c for r in m for c in json.loads(r["categories"]))) for m in shared
+        ]
+        tags = await asyncio.to_thread(self.enricher.retag, items, categories)
+        fixed = await self._global_corrections()
+        updates = [
+            (r["id"], fixed.get(r["id"], topics))
+            for members, topics in zip(shared, tags, strict=True)
+            for r in members
+        ]
+        async with self.store.transaction() as db:
+            return await self.store.stories.set_topics(db, updates)
 
     # ------------------------------------------------------------------ reading
 
@@ -436,21 +465,35 @@ class NewsService(
     async def retag(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Tag every stored story again with the current taxonomy; returns how many changed.
 
-        Tagging reads what it read at ingest (headline, lead and points), so a retag with
-        an unchanged taxonomy changes nothing. Stories are read a page at a time.
+        Tagging reads what it read at ingest and clustering (headline, lead and points; a
+        cluster several stories share, all of theirs), so a retag with an unchanged
+        taxonomy changes nothing. Stories are read a page at a time.
         """
         total = await self.store.stories.count()
         fixed = await self._global_corrections()
+        shared: set[int] = set()
+        while page := await self.store.stories.shared_clusters(after_id=max(shared, default=0)):
+            shared.update(page)
         changed = done = last = 0
         while rows := await self.store.stories.for_retag(after_id=last):
-            items = [tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in rows]
-            categories = [json.loads(r["categories"]) for r in rows]
+            alone = [r for r in rows if r["cluster_id"] not in shared]
+            items = [
+                tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in alone
+            ]
+            categories = [json.loads(r["categories"]) for r in alone]
             tags = await asyncio.to_thread(self.enricher.retag, items, categories)
             # the operator's corrections stand whatever the taxonomy now says
-            updates = [(r["id"], fixed.get(r["id"], t)) for r, t in zip(rows, tags, strict=True)]
+            updates = [(r["id"], fixed.get(r["id"], t)) for r, t in zip(alone, tags, strict=True)]
             async with self.store.transaction() as db:
                 changed += await self.store.stories.set_topics(db, updates)
-            done, last = done + len(rows), rows[-1]["id"]
+            done, last = done + len(alone), rows[-1]["id"]
+            if progress:
+                progress(min(done, total), total)
+        ordered = sorted(shared)
+        for start in range(0, len(ordered), 200):
+            clusters = ordered[start : start + 200]
+            changed += await self._tag_clusters(clusters)
+            done += len(await self.store.stories.cluster_members(clusters)) if progress else 0
             if progress:
                 progress(min(done, total), total)
         return changed

@@ -59,17 +59,18 @@ async def test_the_feeds_category_reaches_the_stored_topics(tmp_path, clock, fee
 
     title, summary = _row("LGND wants to make ChatGPT for the Earth")
 
-    def feed(name: str, category: str) -> str:
+    # days apart, so the two never cluster (a cluster is tagged as one, from all its text)
+    def feed(name: str, category: str, day: int) -> str:
         return (
             f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
             "<link>https://apps.example/</link><description>x</description>"
             f"<item><title>{escape(title)}</title><link>https://{name}.example/slack</link>"
             f"{category}<description>{escape(summary)}</description>"
-            "<pubDate>Fri, 20 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+            f"<pubDate>{day} Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>"
         )
 
-    feed_server.add("/plain.xml", feed("plain", ""))
-    feed_server.add("/apps.xml", feed("apps", "<category>Startups</category>"))
+    feed_server.add("/plain.xml", feed("plain", "", 10))
+    feed_server.add("/apps.xml", feed("apps", "<category>Startups</category>", 20))
     config = make_config(tmp_path, taxonomy={"embeddings": True})
     service = await NewsService.open(config, clock=clock)
     try:

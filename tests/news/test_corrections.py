@@ -12,13 +12,14 @@ from bot.news.retagging import StoryNotFoundError
 from bot.news.service import NewsService
 from bot.news.store import GLOBAL
 from tests.news.conftest import make_config
-from tests.news.feeds import item, rss
+from tests.news.feeds import BASE, item, rss
 
 A, B = "guild:1", "guild:2"
 WEEK = timedelta(days=7)
 
 ROBOT = item(
     1,
+    published=BASE - timedelta(days=3),
     title="Warehouse robot learns to fold laundry in under a minute",
     description=(
         "<p>The robot folds towels in under a minute after training on video of people at"
@@ -26,6 +27,8 @@ ROBOT = item(
         " than towels for the arm.</p>"
     ),
 )
+#: a later report of the same work: three days on, so it is a story of its own (not in
+#: ROBOT's cluster, which would simply share the cluster's topics)
 ROBOT_AGAIN = item(
     7,
     title="Warehouse robot now folds laundry in under a minute",

@@ -596,12 +596,34 @@ class StoryTable:
         )
         return _story(row) if row is not None else None
 
+    async def cluster_members(self, cluster_ids: Sequence[int]) -> list[Row]:
+        """What tagging reads of every story in these clusters (headline, lead, points,
+        categories), by cluster and then oldest first."""
+        rows: list[Row] = []
+        for chunk in _chunks(sorted(set(cluster_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            rows += await self._db.fetch(
+                "SELECT id, cluster_id, headline, lead, points, categories FROM stories"
+                f" WHERE cluster_id IN ({marks}) ORDER BY cluster_id, published, id",
+                chunk,
+            )
+        return rows
+
+    async def shared_clusters(self, *, after_id: int, limit: int = 500) -> list[int]:
+        """The next clusters (by id) that more than one story shares."""
+        rows = await self._db.fetch(
+            "SELECT cluster_id FROM stories WHERE cluster_id > ? GROUP BY cluster_id"
+            " HAVING COUNT(*) > 1 ORDER BY cluster_id LIMIT ?",
+            (after_id, limit),
+        )
+        return [r[0] for r in rows]
+
     async def for_retag(self, *, after_id: int, limit: int = 500) -> list[Row]:
         """The next stories by id, with what tagging reads: headline, lead, points and the
         feed's categories."""
         return await self._db.fetch(
-            "SELECT id, headline, lead, points, categories FROM stories WHERE id > ?"
-            " ORDER BY id LIMIT ?",
+            "SELECT id, cluster_id, headline, lead, points, categories FROM stories"
+            " WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         )
 
