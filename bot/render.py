@@ -102,6 +102,15 @@ def escape(text: str, *, keep_urls: bool = True) -> str:
     return _MENTION_OPEN.sub("<\u200b", text)
 
 
+def inert(text: str) -> str:
+    """Plain text (a button label: no markdown there) with mentions and invites made
+    inert, as :func:`escape` makes them."""
+    text = _EVERYONE.sub("@\u200b\\1", discord.utils.escape_mentions(text))
+    text = _MENTION_OPEN.sub("<\u200b", _INVITE.sub("\\1\u200b\\2", text))
+    # no markdown in a label, so no live link either; still, a "[x](url)" shows broken
+    return text.replace("](", "] (")
+
+
 def size(text: str) -> int:
     """Length as Discord may count it: UTF-16 code units (an emoji can be two)."""
     return len(text.encode("utf-16-le")) // 2
@@ -357,7 +366,7 @@ def brief_components(stories: Sequence[Story]) -> list[dict[str, Any]]:
     """Action rows of "Brief: <headline>" buttons, one per stored story (at most 25)."""
     buttons = []
     for story in stories[:MAX_BUTTONS]:
-        label = "Brief: " + " ".join(headline_of(story).split())
+        label = "Brief: " + inert(" ".join(headline_of(story).split()))
         if len(label) > LABEL_MAX:
             label = label[: LABEL_MAX - 1].rsplit(" ", 1)[0] + ELLIPSIS
         buttons.append(

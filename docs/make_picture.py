@@ -237,6 +237,10 @@ strong { font-weight: 700; }
   height: 15px; padding: 0 4px; border-radius: 3px; margin-left: 2px; }
 .time { color: #949ba4; font-size: 12px; margin-left: 4px; }
 .content { color: #dbdee1; }
+.row { display: flex; flex-wrap: wrap; gap: 8px; max-width: 520px; margin-top: 8px; }
+.button { background: #4e5058; color: #fff; border-radius: 3px; padding: 2px 16px;
+  font-size: 14px; line-height: 28px; max-width: 500px; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
 .embed { display: flex; max-width: 520px; margin-top: 8px; background: #2b2d31;
   border-radius: 4px; border-left: 4px solid; padding: 8px 16px 16px 12px; }
 .embed .body { flex: 1; min-width: 0; }
@@ -289,8 +293,17 @@ def page_html(payloads: Sequence[dict[str, Any]], *, posted: datetime) -> str:
         content = payload.get("content") or ""
         content_html = f'<div class="content">{markdown(content)}</div>' if content else ""
         embeds = "".join(embed_html(e) for e in payload.get("embeds", ()))
+        buttons = "".join(
+            '<div class="row">'
+            + "".join(
+                f'<span class="button">{html.escape(b.get("label", ""))}</span>'
+                for b in row.get("components", ())
+            )
+            + "</div>"
+            for row in payload.get("components", ())
+        )
         css = "message" if i == 0 else "message cont"
-        messages.append(f'<div class="{css}">{head}{content_html}{embeds}</div>')
+        messages.append(f'<div class="{css}">{head}{content_html}{embeds}{buttons}</div>')
     return (
         '<!doctype html><html><head><meta charset="utf-8"><style>'
         + _CSS

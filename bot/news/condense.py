@@ -26,7 +26,7 @@ from typing import Final, NamedTuple
 
 from bot.news.clean import clean_text, clean_title
 from bot.news.models import Condensed
-from bot.news.points import as_point, fact_bonus
+from bot.news.points import anchored, as_point, fact_bonus, lead_problem
 from bot.news.sentences import split_sentences
 
 LEAD_LIMIT: Final = 280
@@ -141,8 +141,14 @@ def _read(text: str) -> list[_Sentence]:
             if len(lines) == 1 and p_index != last and _is_heading(line):
                 found.append((line, False, True))
                 continue
-            for sentence in split_sentences(line, _READ_AT_MOST - len(found)):
-                found.append((sentence, False, sentence.endswith(":")))
+            pieces = split_sentences(line, _READ_AT_MOST - len(found))
+            for i, sentence in enumerate(pieces):
+                # a piece with no stop before the line goes on is a heading run into the
+                # sentence after it (sentences.unglue): never a lead or a point
+                label = sentence.endswith(":") or (
+                    i < len(pieces) - 1 and not sentence.endswith(_TERMINAL)
+                )
+                found.append((sentence, False, label))
     words = _word_sets([f[0] for f in found])
     return [
         _Sentence(t, i, bullet, label, w, len(t.split(None, 5)), digit)
@@ -216,11 +222,34 @@ def _pick_lead(sentences: list[_Sentence], head_words: frozenset[str]) -> int | 
     for i in prose:
         if _PAPER_FRAME.match(sentences[i].text):
             return i
+    fallback = None
+    head_stems: set[str] | None = None
     for i in prose[:5]:
         s = sentences[i].text
         if not (_GREETING.match(s) or s.endswith("?") or sentences[i].few_words < 4):
-            return i
-    return prose[0]
+            if lead_problem(s) is None:
+                if head_stems is None:
+                    head_stems = {_stem(w) for w in head_words}
+                if not _restates(sentences[i].words, head_stems):
+                    return i
+            fallback = i if fallback is None else fallback
+    return prose[0] if fallback is None else fallback
+
+
+def _restates(words: frozenset[str], head_stems: set[str]) -> bool:
+    """A lead that only restates the headline ("Today Microsoft, NVIDIA, and Anthropic
+    announced new strategic partnerships." under "... announce strategic partnerships"):
+    :func:`_repeats`, counting "announced" and "announce" as one word."""
+    if not head_stems or not words:
+        return False
+    return sum(_stem(w) in head_stems for w in words) / len(words) >= 0.7
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def _repeats(words: frozenset[str], head_words: frozenset[str]) -> bool:
@@ -272,7 +301,10 @@ def _pick_points(
             continue
         if len(s.text) > POINT_LIMIT:
             continue  # a point cut with "…" is a point half-read: skip it, never shorten
-        text = as_point(s.text, list_item=s.bullet and changelog, lead=lead)
+        list_item = s.bullet and changelog
+        if not (list_item or s.number or anchored(s.text)):
+            continue  # no figure, name, time or event: mostly scene-setting and truisms
+        text = as_point(s.text, list_item=list_item, lead=lead)
         if text is None or _adds_little(s.words, said):
             continue
         seen.append(s.words)

@@ -6,6 +6,12 @@ splits a typical story in tens of microseconds. A full stop, "!", "?" or an elli
 a plausible sentence start follow. Known abbreviations, initials and a lowercase next word
 keep the sentence going. Line breaks always end a sentence (the cleaner turns paragraphs
 and list items into lines), and CJK full stops end one without needing a space.
+
+Feeds that flatten their pages to plain text run each heading into the sentence after it
+("Key takeaways Alexa+ enables...", "A new paper-like design that's thinner, lighter, and
+faster The new Kindle Scribe has..."). Such a heading is split off where a sentence
+plainly starts with no stop before it (see :func:`unglue`); it keeps no final stop, which
+is how the condenser knows it is not a sentence.
 """
 
 from __future__ import annotations
@@ -114,6 +120,63 @@ _NOT_A_START: Final = frozenset(",;:.!?\"'”’)")
 _DOTTED: Final = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # U.S, e.g, Ph.D-like
 
 
+#: a word that starts sentences, capitalised after a word with no stop between, and then a
+#: lowercase word: "...faster The new Kindle", "...lost pets How to personalise". After a
+#: name ("told The Verge", "the film A Quiet Place") the next word is capitalised too.
+#: (The cleaner leaves single spaces between words; a pattern that starts with a literal
+#: space is searched for quickly.)
+_GLUE: Final = re.compile(
+    r" (?=(?:The|A|An|As|In|It|Its|This|These|Those|Our|We|With|When|Today|"
+    r"For|On|At|After|By|From|If|While|How|What|Why|Now|Once|Since|During|Each|Every|Many|"
+    r"Most|Some|Here|There|Last|Next|Over|Under|Two|Three|Four|Five) [a-z])"
+)
+#: what a heading may end with just before the glued sentence
+_GLUE_END: Final = frozenset(')”’"%')
+#: words after which a capitalised "The", "A", "How"... goes on the same sentence: the
+#: title of a work or a name follows ("reported by The Information", "a guide called How
+#: to Fly")
+_GLUE_NOT_AFTER: Final = frozenset(
+    """to by in of from at on with for and or nor the a an said says told via called named
+    titled as is was are were be than into about like per versus vs""".split()
+)
+#: a page's label for the summary that follows, with no stop after it
+_LEAD_LABEL: Final = re.compile(
+    r"^(?:Key takeaways|Key points|News highlights|Highlights|Related documents|TL;DR:?|"
+    r"In brief|At a glance|(?:Last )?updated:? (?:on )?(?:[A-Z][a-z]+\.? \d{1,2}, \d{4}|"
+    r"\d{1,2} [A-Z][a-z]+ \d{4}))\s+(?=[A-Z0-9“\"‘'])",
+    re.IGNORECASE,
+)
+#: the words a heading has at least before a sentence is split off it
+_HEADING_WORDS: Final = 3
+
+
+def unglue(sentence: str) -> list[str]:
+    """*sentence* with the headings run into it split off, in order; the sentence alone
+    (as ``[sentence]``) when there are none. Every piece but the last lacks a final stop.
+    """
+    pieces: list[str] = []
+    label = _LEAD_LABEL.match(sentence) if sentence[:1].isalpha() else None
+    if label:
+        pieces.append(sentence[: label.end()].rstrip())
+        sentence = sentence[label.end() :]
+    if " " in sentence:
+        start = 0
+        for m in _GLUE.finditer(sentence):
+            end = sentence[m.start() - 1]
+            if not (end.isalnum() or end in _GLUE_END):
+                continue  # "said: The..." or "... — The": punctuation joins them
+            before = sentence[start : m.start()]
+            words = before.split()
+            if len(words) < _HEADING_WORDS or words[-1].lower() in _GLUE_NOT_AFTER:
+                continue
+            pieces.append(before.strip())
+            start = m.end()
+        if start:
+            sentence = sentence[start:]
+    pieces.append(sentence)
+    return pieces
+
+
 def split_sentences(text: str, limit: int | None = None) -> list[str]:
     """Split *text* into sentences, stripped, in order; blank input gives ``[]``.
 
@@ -148,11 +211,11 @@ def _split_line(line: str, out: list[str], limit: int | None = None) -> None:
         if _is_boundary(line, punct_at, line[punct_at:punct_end], nxt_at):
             sentence = line[start:punct_end].strip()
             if sentence:
-                out.append(sentence)
+                out.extend(unglue(sentence))
             start = nxt_at
     rest = line[start:].strip()
     if rest:
-        out.append(rest)
+        out.extend(unglue(rest))
 
 
 def _is_boundary(line: str, punct_at: int, punct: str, nxt_at: int) -> bool:
@@ -165,6 +228,8 @@ def _is_boundary(line: str, punct_at: int, punct: str, nxt_at: int) -> bool:
     if not first:
         return False
     starts_lower = first.islower()
+    if punct in (".'", ".’") and _token_before(line, punct_at).lower() in _MAYBE_END:
+        return False  # a possessive: "Warner Bros.' podcast"
     if punct != ".":
         bare = punct.rstrip("\"'”’»)]")
         if bare != "." or punct != bare:
@@ -173,7 +238,7 @@ def _is_boundary(line: str, punct_at: int, punct: str, nxt_at: int) -> bool:
             return not starts_lower
     if starts_lower:
         return False
-    token = line[line.rfind(" ", 0, punct_at) + 1 : punct_at].lstrip(_OPENERS)
+    token = _token_before(line, punct_at)
     key = token.lower()
     if key in _NEVER_END:
         return False
@@ -184,6 +249,11 @@ def _is_boundary(line: str, punct_at: int, punct: str, nxt_at: int) -> bool:
             return False  # "No. 1", "Jan. 5"
         return _next_word(line, nxt_at).lower() in _STARTERS
     return True
+
+
+def _token_before(line: str, at: int) -> str:
+    """The word that ends at *at*, without opening quotes or brackets."""
+    return line[line.rfind(" ", 0, at) + 1 : at].lstrip(_OPENERS)
 
 
 def _next_word(line: str, at: int) -> str:

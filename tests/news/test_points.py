@@ -119,3 +119,97 @@ def test_instructions_and_the_readers_you_are_not_points_but_a_quoted_you_is() -
         "“You cannot regulate what you cannot measure,” the commissioner said.",
         FACT,
     )
+
+
+def test_puffery_without_a_figure_is_not_a_point_but_a_record_figure_is() -> None:
+    """From the blind-labelled sample: press-release praise read as key points."""
+    record = "Revenue was a record $9.2 billion, an outstanding quarter for the company."
+    points = _points(
+        "We see a tremendous opportunity ahead to deliver sustainable, industry-leading growth.",
+        "Last month the response to the new arm has been incredible.",
+        "The robots are now even better and easier to use than ever before.",
+        record,
+        FACT,
+    )
+    assert points == (record, FACT)
+
+
+def test_a_point_that_points_elsewhere_on_the_page_is_skipped() -> None:
+    points = _points(
+        "First, by learning what the robots were good at, the team changed its plans.",
+        "The instructions in the list above still apply to the older robot models.",
+        "For instance, the Ohio plant runs two shifts with half the staff it had.",
+        "Originally built for cars, this project moved to the robot line in 2019.",
+        FACT,
+    )
+    assert points == (FACT,)
+    quarter = "First quarter sales fell 12% to $310m, the company reported."
+    assert _points(quarter, FACT) == (quarter, FACT)
+
+
+def test_page_notes_and_instructions_past_an_opening_phrase_are_not_points() -> None:
+    points = _points(
+        "For more information, browse the full list of changes on the company website.",
+        "Once enabled, set personalised instructions for each robot from the main app.",
+        "Interested parties are invited to listen to the live webcast of the call.",
+        "After we install the new software, we'll update this article with the details.",
+        "About Acme For more than 55 years Acme has driven innovation in robotics worldwide.",
+        FACT,
+    )
+    assert points == (FACT,)
+
+
+def test_a_heading_run_into_a_sentence_is_neither_lead_nor_point() -> None:
+    """Plain-text feeds (a flattened page) run headings into the next sentence."""
+    c = condense(
+        "Acme unveils a thinner robot arm",
+        "Key takeaways Acme's new arm weighs 4 kg and lifts 20 kg. "
+        "A new design that's thinner, lighter, and faster The new arm is 40% lighter than "
+        "the last one and ships in May. "
+        "The Name That Stuck The team named the arm Reach after a vote of 300 workers.",
+    )
+    assert c.lead == "Acme's new arm weighs 4 kg and lifts 20 kg."
+    assert c.points == (
+        "The new arm is 40% lighter than the last one and ships in May.",
+        "The team named the arm Reach after a vote of 300 workers.",
+    )
+
+
+def test_a_weak_first_sentence_gives_the_lead_to_the_next() -> None:
+    body = (
+        "November 24, 2025: This article has been updated to reflect the new prices. "
+        "Acme cut the price of its robot arm by 30% to $14,000 on Monday."
+    )
+    assert condense("Acme cuts robot arm prices", body).lead == (
+        "Acme cut the price of its robot arm by 30% to $14,000 on Monday."
+    )
+    restated = (
+        "Today Acme and Initech announced new strategic partnerships. "
+        "The two firms will build 5,000 warehouse robots a year in Ohio from 2027."
+    )
+    lead = condense("Acme and Initech announce strategic partnerships", restated).lead
+    assert lead == "The two firms will build 5,000 warehouse robots a year in Ohio from 2027."
+    # a story whose only sentence is weak still has it as its lead
+    only = "Exciting robot news from the Acme team today!"
+    assert condense("Acme robots", only).lead == only
+
+
+def test_a_present_tense_truism_with_no_name_figure_or_time_is_skipped() -> None:
+    """Seven in ten such points were truisms or scene-setting in the blind-labelled sample;
+    an event without a name stays ("Opponents vowed to challenge it in court.")."""
+    event = "Opponents vowed to challenge the cuts in court."
+    points = _points(
+        "When it comes to robots, one size does not fit all the workshops.",
+        "The robots in the plant are quieter than most people think they are.",
+        event,
+        FACT,
+    )
+    assert points == (event, FACT)
+
+
+def test_an_instruction_after_an_opening_phrase_is_not_a_point() -> None:
+    points = _points(
+        "In the Acme app, tap “Robots” from the menu tab and toggle on the night shift.",
+        FACT,
+    )
+    assert points == (FACT,)

@@ -103,3 +103,29 @@ def test_blank_text_has_no_sentences() -> None:
 def test_sentences_keep_every_word_in_order() -> None:
     text = "Mr. A. B. Cee said 3.5 is fine... Really? Yes! The U.S. Inc. Co. No. 9 vs. e.g. end."
     assert " ".join(split_sentences(text)).split() == text.split()
+
+
+def test_a_heading_run_into_the_next_sentence_is_split_off() -> None:
+    assert split_sentences("Key takeaways Alexa+ answers the door. It works.") == [
+        "Key takeaways",
+        "Alexa+ answers the door.",
+        "It works.",
+    ]
+    assert split_sentences("The Name That Stuck The journey to OpenClaw was long.") == [
+        "The Name That Stuck",
+        "The journey to OpenClaw was long.",
+    ]
+    assert split_sentences("Last updated: December 4, 2025 AWS unveiled new chips.") == [
+        "Last updated: December 4, 2025",
+        "AWS unveiled new chips.",
+    ]
+
+
+def test_titles_and_names_after_a_word_stay_in_the_sentence() -> None:
+    for sentence in (
+        "He told The Verge that the film A Quiet Place was the best of the year.",
+        "The piece ran in The New York Times on Monday.",
+        "She said: The new rules start in May.",
+        "The streamer said Warner Bros.' Batman podcast will debut on May 3rd.",
+    ):
+        assert split_sentences(sentence) == [sentence]
