@@ -41,6 +41,7 @@ from bot.news.cluster import ClusterItem, assign_clusters  # noqa: E402
 from bot.news.condense import condense  # noqa: E402
 from bot.news.digest import arrange_digest, pick_representatives  # noqa: E402
 from bot.news.embed import load_embedder  # noqa: E402
+from bot.news.enrich import cluster_tagging_input, tagging_input  # noqa: E402
 from bot.news.identity import content_hash  # noqa: E402
 from bot.news.models import Briefing, Digest, Story  # noqa: E402
 from bot.news.parse import parse_feed  # noqa: E402
@@ -117,17 +118,25 @@ def load_stories(now: datetime, feeds: Path = FEEDS) -> list[Story]:
 
 
 def tag_and_cluster(stories: Sequence[Story]) -> list[Story]:
-    """Topics from the default taxonomy and cluster ids, as the store would hold them."""
-    tagger = Tagger(DEFAULT_TOPICS)
-    tags = tagger.tag_many([(s.headline, " ".join((s.lead, *s.points))) for s in stories])
+    """Topics from the default taxonomy and cluster ids, as the store would hold them: a
+    cluster several outlets share is tagged from all of their text, as the service does."""
     items = [
         ClusterItem(s.id, s.source_id, s.published, f"{s.headline} {s.lead}", None) for s in stories
     ]
     clusters = assign_clusters(items, [])
-    return [
-        replace(s, topics=tuple(t), cluster_id=clusters[s.id])
-        for s, t in zip(stories, tags, strict=True)
+    members: dict[int, list[Story]] = {}
+    for s in sorted(stories, key=lambda s: (s.published, s.id)):
+        members.setdefault(clusters[s.id], []).append(s)
+    groups = list(members.values())
+    inputs = [
+        tagging_input(g[0].headline, g[0].lead, g[0].points)
+        if len(g) == 1
+        else cluster_tagging_input([(s.headline, s.lead, s.points) for s in g])
+        for g in groups
     ]
+    tags = Tagger(DEFAULT_TOPICS).tag_many(inputs)
+    topics = {s.id: tuple(t) for g, t in zip(groups, tags, strict=True) for s in g}
+    return [replace(s, topics=topics[s.id], cluster_id=clusters[s.id]) for s in stories]
 
 
 def build_digest(now: datetime) -> Digest:

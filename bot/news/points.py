@@ -233,12 +233,19 @@ _COUNTING_FIRST: Final = frozenset(
 _ELSEWHERE: Final = re.compile(
     r"\b(?:the above|aforementioned|listed below|shown below|in here|the following)\b"
     r"|\b(?:list|table|section|chart|image|video|examples?|steps?|statements?) (?:above|below)\b"
-    r"|^(?:[^,]{0,60},\s+)?(?:this|these|those)\s+(?!week|month|year|morning|afternoon|"
+    r"|^(?:[^,]{0,60},\s+|[A-Za-z’' ]{0,30}\s)?(?:this|these|those)\s+(?!week|month|year|"
+    r"morning|afternoon|"
     r"evening|night|weekend|summer|spring|autumn|fall|winter|season|time|quarter|day|is\b|"
     r"was\b|year's|year’s)[a-z]+",
     re.IGNORECASE,
 )
 _ELSEWHERE_HINTS: Final = ("above", "aforementioned", "below", "in here", "following", "th")
+
+#: five capitalised words and then a lowercase one: a section heading run into the
+#: sentence after it ("A Neural Forest Uncovered Memory is the job of..."), which
+#: sentences.unglue cannot tell from a title and a name ("New York City Mayor Eric Adams
+#: said"): such a point is skipped rather than split
+_TITLE_RUN: Final = re.compile(r"(?:[A-Z][a-z’'-]*\s+){5,}[a-z]")
 
 #: an instruction to the reader that opens past an introductory phrase ("For more
 #: information, browse...", "Once enabled, set...", "Interested parties are invited to
@@ -353,6 +360,8 @@ def filler_kind(text: str, *, list_item: bool = False) -> str | None:
         return "dangling"
     if _torn_quote(text):
         return "dangling"  # a quotation whose speaker is named in another sentence
+    if text[:1].isupper() and _TITLE_RUN.match(text):
+        return "fragment"  # "A Neural Forest Uncovered Memory is...": a heading run in
     if (first in _COUNTING_FIRST and _COUNTING_OPENER.match(text)) or (
         any(t in lower for t in _ELSEWHERE_HINTS) and _ELSEWHERE.search(text)
     ):

@@ -213,3 +213,12 @@ def test_an_instruction_after_an_opening_phrase_is_not_a_point() -> None:
         FACT,
     )
     assert points == (FACT,)
+
+
+def test_a_point_opening_with_a_run_of_capitalised_words_is_skipped() -> None:
+    """From the README picture: a heading run into the sentence after it."""
+    heading = "A Neural Forest Uncovered Memory is the job of the plant's hippocampus."
+    points = _points(heading, FACT)
+    assert points == (FACT,)
+    referring = _points("As part of this effort, Acme shipped a safety update in 2025.", FACT)
+    assert referring == (FACT,)
