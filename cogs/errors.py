@@ -45,10 +45,13 @@ def sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
-def cooldown_message(retry_after: float, command: str | None = None) -> str:
-    """A polite "not so fast", with when to try again (whole seconds, never "0 seconds")."""
+def cooldown_message(
+    retry_after: float, command: str | None = None, *, what: str | None = None
+) -> str:
+    """A polite "not so fast", with when to try again (whole seconds, never "0 seconds");
+    ``what`` names something that is not a command ("a Brief button")."""
     wait = max(1, math.ceil(retry_after))
-    what = f"/{command}" if command else "this command"
+    what = what or (f"/{command}" if command else "this command")
     unit = "second" if wait == 1 else "seconds"
     return (
         f"You are going a little fast: please try {what} again in {wait} {unit}. "

@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
     REGULATION,
     Item,
     World,
+    custom_ids,
     make_config,
     rss,
     start,
@@ -379,3 +380,25 @@ async def test_spamming_an_expensive_command_gets_a_polite_wait(w, name, options
     assert "going a little fast" not in text_of(answer)
     _, answer = await w.command("topics", user_id=spammer)
     assert "Topics · last 7 days" in text_of(answer)
+
+
+async def test_spamming_a_brief_button_gets_a_polite_wait(w):
+    from cogs._ui.checks import EXPENSIVE_RATE
+
+    _, digest = await w.command("digest", {"since": "7d"}, user_id=fresh_user(w))
+    button = next(i for i in custom_ids(digest) if i.startswith("brief:"))
+    spammer = fresh_user(w)
+
+    async def press(user_id: int) -> tuple[Any, dict[str, Any]]:
+        pressed = await w.standin.press_button(digest, button, user_id=user_id)
+        await w.standin.wait_for(lambda: pressed.acknowledged, 5)
+        return pressed, pressed.callbacks[0]["data"] if pressed.callbacks else pressed.edits[-1]
+
+    for _ in range(EXPENSIVE_RATE):
+        _, reply = await press(spammer)
+        assert "going a little fast" not in text_of(reply)
+    pressed, reply = await press(spammer)
+    assert pressed.ephemeral
+    assert reply["content"].startswith("You are going a little fast: please try a Brief button")
+    _, reply = await press(fresh_user(w))  # someone else is served meanwhile
+    assert "going a little fast" not in text_of(reply)
