@@ -34,7 +34,8 @@ MISFIRE_GRACE = timedelta(seconds=300)
 #: how often a bot process looks for deliveries nobody holds (a dead process's) and, when
 #: workers poll, runs the instant subscriptions; more often when the delivery lease is shorter
 DELIVER_EVERY = timedelta(seconds=30)
-#: the first poll after start comes soon, not a whole interval later
+#: the first poll after start comes soon, not a whole interval later (None: an interval later,
+#: as the tests that poll by hand ask)
 FIRST_POLL = timedelta(seconds=5)
 #: the meta key holding the ids of failing sources already reported to the log channel
 REPORTED_FAILING_KEY = "reported_failing_sources"
@@ -94,7 +95,7 @@ class Jobs:
                 self.poll,
                 IntervalTrigger(seconds=self.poll_every.total_seconds()),
                 id="poll",
-                next_run_time=datetime.now(UTC) + timedelta(seconds=5),
+                **first,
             )
         else:
             log.info("polling is left to `briefbot worker` processes ([discord] poll = false)")
