@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -242,6 +243,63 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+class Tracer:
+    """``--trace``: a tracemalloc snapshot each simulated hour, compared with the first.
+
+    Prints to stderr the Python memory traced, the allocation sites that grew most since
+    the first snapshot (taken after the first hour, so the start-up backlog is not counted
+    as growth), and the clustering index's size. Tracing slows the run down about twice.
+    """
+
+    TOP = 12
+
+    def __init__(self) -> None:
+        tracemalloc.start()
+        self.first: tracemalloc.Snapshot | None = None
+        self._filters = [
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+        ]
+
+    def hour(self, elapsed: timedelta, index: Any) -> None:
+        snap = tracemalloc.take_snapshot().filter_traces(self._filters)
+        total = sum(s.size for s in snap.statistics("filename")) / 2**20
+        hours = elapsed / timedelta(hours=1)
+        out = [
+            f"trace +{hours:.0f} h: traced {total:.1f} MiB, rss {rss_mib():.0f} MiB;"
+            f" {cluster_sizes(index)}"
+        ]
+        if self.first is None:
+            self.first = snap
+        else:
+            out.append(f"  grown most since +1 h (top {self.TOP}):")
+            for stat in snap.compare_to(self.first, "lineno")[: self.TOP]:
+                frame = stat.traceback[0]
+                out.append(
+                    f"  {stat.size_diff / 2**20:+8.2f} MiB {stat.count_diff:+9d} blocks"
+                    f"  (now {stat.size / 2**20:7.2f} MiB)  {_short(frame.filename)}:{frame.lineno}"
+                )
+        print("\n".join(out), file=sys.stderr, flush=True)
+
+
+def cluster_sizes(index: Any) -> str:
+    """The clustering index's size: stories held, slots (held and dropped), terms, postings."""
+    return (
+        f"cluster index: {len(index)} stories held, {len(index._ids)} slots,"
+        f" {len(index._term_ids)} terms, {len(index._posted)} postings,"
+        f" {len(index._heads)} heads"
+    )
+
+
+def _short(filename: str) -> str:
+    for marker in ("/bot/", "/bench/", "/site-packages/", "/lib/python"):
+        at = filename.rfind(marker)
+        if at >= 0:
+            return filename[at + 1 :]
+    return filename
+
+
 # ------------------------------------------------------------------ the day
 
 
@@ -255,13 +313,22 @@ async def run_day(
     story_every_h: float = 3.0,
     workdir: Path | None = None,
     progress: bool = False,
+    trace: bool = False,
 ) -> dict[str, Any]:
     """Run the simulated day; returns the figures (see the module docstring)."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadday-")))
         return await _run_day(
-            sources, guilds, subs, hours, seed, story_every_h, workdir, progress=progress
+            sources,
+            guilds,
+            subs,
+            hours,
+            seed,
+            story_every_h,
+            workdir,
+            progress=progress,
+            tracer=Tracer() if trace else None,
         )
 
 
@@ -275,6 +342,7 @@ async def _run_day(
     workdir: Path,
     *,
     progress: bool,
+    tracer: Tracer | None = None,
 ) -> dict[str, Any]:
     config = load_config(
         {
@@ -361,6 +429,8 @@ async def _run_day(
                         file=sys.stderr,
                         flush=True,
                     )
+                if tracer is not None and minute:
+                    tracer.hour(clock.now - START, service._clusters)
         stop.set()
         await monitor
         wall = time.perf_counter() - started
@@ -428,6 +498,8 @@ async def _run_day(
             rss_start_mib=rss_by_hour[1] if len(rss_by_hour) > 1 else rss_by_hour[0],
             rss_end_mib=rss_mib(),
             rss_slope_mib_per_h=_slope(rss_by_hour[1:]),
+            # RSS at the end of each whole simulated day (hour 24, 48, ...)
+            rss_by_day_mib=rss_by_hour[24::24],
             lag_p50_ms=percentile(lags, 50) * 1000,
             lag_p99_ms=percentile(lags, 99) * 1000,
             lag_max_ms=max(lags, default=0.0) * 1000,
@@ -473,6 +545,7 @@ def table(figures: dict[str, Any]) -> str:
         ("RSS after the first hour / at the end",
          "{rss_start_mib:.0f} MiB / {rss_end_mib:.0f} MiB"),
         ("RSS slope after the first hour", "{rss_slope_mib_per_h:+.2f} MiB/h"),
+        ("RSS at the end of each day", "{rss_by_day}"),
         ("clustering index: stories / terms held",
          "{cluster_index_stories} / {cluster_index_terms}"),
         ("event-loop lag p50 / p99 / max",
@@ -481,6 +554,8 @@ def table(figures: dict[str, Any]) -> str:
     ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     lines = [f"| {'figure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
+    by_day = " / ".join(f"{v:.0f}" for v in figures.get("rss_by_day_mib", ()))
+    figures = {**figures, "rss_by_day": f"{by_day} MiB" if by_day else "(under a day)"}
     lines += [f"| {name:<{width}} | {fmt.format(**figures)} |" for name, fmt in rows]
     return "\n".join(lines)
 
@@ -494,6 +569,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--story-every", type=float, default=3.0, help="hours, on average")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="each simulated hour, print to stderr the allocation sites that grew (tracemalloc)",
+    )
     args = parser.parse_args(argv)
     figures = asyncio.run(
         run_day(
@@ -504,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             story_every_h=args.story_every,
             progress=True,
+            trace=args.trace,
         )
     )
     print(json.dumps(figures, indent=2) if args.json else table(figures))
