@@ -18,7 +18,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import aiohttp
@@ -52,6 +52,9 @@ DEFAULT_RETRY_DELAYS = (2.0, 8.0, 30.0)
 DEFAULT_SEND_TIMEOUT = 30.0
 #: how long a process holds a delivery it is sending; then another may take it over
 DEFAULT_LEASE = timedelta(minutes=2)
+#: how long this process remembers a delivery it completed (beyond the resend passes under way
+#: then), so that a copy read before it completed is not sent again
+DONE_MEMORY = timedelta(hours=1)
 
 
 class Messenger(Protocol):
@@ -138,8 +141,15 @@ class Deliverer:
         self.retry_delays = tuple(retry_delays)
         self._locks: dict[str, asyncio.Lock] = {}
         self._active: set[asyncio.Task] = set()
-        #: deliveries being sent now, or completed by this process: never sent twice at once
+        #: deliveries being sent now: never sent twice at once
         self._claimed: set[int] = set()
+        #: deliveries this process completed -> when, oldest first: a stale copy (a resend
+        #: pass claimed it while another task sent it) is not sent again. Kept while a pass
+        #: that began before they completed runs, and for DONE_MEMORY; then the outbox says
+        #: they are sent and no claim returns them (without a bound this grew all the time)
+        self._done: dict[int, datetime] = {}
+        #: when each resend pass under way began
+        self._passes: list[datetime] = []
         #: this process's name in the outbox's leases, and how long a lease lasts
         self.owner = owner or worker_name()
         self.lease = lease
@@ -170,6 +180,14 @@ class Deliverer:
     async def resend_pending(self, *, target: str | None = None) -> int:
         """Send what an earlier pass (or run, or a process that died) left pending; returns
         how many are still pending. Deliveries another live process holds are left to it."""
+        began = self.service.clock()
+        self._passes.append(began)
+        try:
+            return await self._resend_pending(target)
+        finally:
+            self._passes.remove(began)
+
+    async def _resend_pending(self, target: str | None) -> int:
         subs = {s.id: s for s in await self.service.subscriptions()}
         left = 0
         for delivery in await self.service.claim_deliveries(self.owner, self.lease):
@@ -190,7 +208,7 @@ class Deliverer:
 
     async def send(self, delivery: Delivery, sub: Subscription | None) -> bool:
         """Send the parts not yet sent; True when the delivery is complete."""
-        if delivery.id in self._claimed:
+        if delivery.id in self._claimed or delivery.id in self._done:
             return False  # another task has it (or had it, and finished)
         self._claimed.add(delivery.id)
         task = asyncio.current_task()
@@ -207,10 +225,23 @@ class Deliverer:
                 return done
         finally:
             renewer.cancel()
-            if not done:
-                self._claimed.discard(delivery.id)
+            self._claimed.discard(delivery.id)
+            if done:
+                self._remember_done(delivery.id)
             if task is not None:
                 self._active.discard(task)
+
+    def _remember_done(self, delivery_id: int) -> None:
+        """Remember a completed delivery; forget those no copy still held can be of."""
+        now = self.service.clock()
+        self._done[delivery_id] = now
+        horizon = min([now - DONE_MEMORY, *self._passes])
+        done = self._done
+        while done:
+            oldest = next(iter(done))
+            if done[oldest] >= horizon:
+                break
+            del done[oldest]
 
     async def _renew(self, delivery: Delivery) -> None:
         every = max(0.5, self.lease.total_seconds() / 3)
