@@ -37,8 +37,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -59,7 +60,7 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)  # a Monday, so "weekdays" runs
 SCHEDULES = ("daily 08:00", "hourly", "weekdays 09:00", "instant", "daily 18:30")
 FEED_ITEMS = 20
 LAG_TICK_S = 0.01
-STORY_URL = re.compile(r"https://feed\d+\.load\.test/story/\d+")
+STORY_URL = re.compile(r"https://feed(\d+)\.load\.test/story/(\d+)")
 
 
 # ------------------------------------------------------------------ a clock and a feed farm
@@ -172,10 +173,12 @@ class Channel:
         if nonce is not None and key in d.by_nonce:  # enforce_nonce: the first message
             return Sent(d.by_nonce[key], embeds or ())
         d.next_id += 1
-        # only what the checks need: the stories a message links (holding every message's
-        # text would make the bench's own memory grow all day)
+        # only what the checks need: the stories a message links, as numbers (holding every
+        # message's text, or even its links as strings, made the bench's own memory grow)
         text = json.dumps([content or "", *[e.to_dict() for e in embeds or ()]])
-        d.messages[self.channel_id].append(sorted(set(STORY_URL.findall(text))))
+        links = {int(feed) << 32 | int(n) for feed, n in STORY_URL.findall(text)}
+        d.links[self.channel_id].extend(sorted(links))
+        d.message_count[self.channel_id] += 1
         if nonce is not None:
             d.by_nonce[key] = d.next_id
         return Sent(d.next_id, embeds or ())
@@ -185,16 +188,18 @@ class Discord:
     """``get_partial_messageable(id).send(...)`` that records what each channel shows."""
 
     def __init__(self) -> None:
-        #: per channel, per message: the story links it showed
-        self.messages: dict[int, list[list[str]]] = defaultdict(list)
+        #: per channel: the stories its messages linked (feed << 32 | story number), each
+        #: message's once, and how many messages it showed
+        self.links: dict[int, array] = defaultdict(lambda: array("q"))
+        self.message_count: Counter[int] = Counter()
         self.by_nonce: dict[tuple[int, str], int] = {}
         self.next_id = 10**17
 
     def get_partial_messageable(self, channel_id: int) -> Channel:
         return Channel(self, channel_id)
 
-    def story_urls(self, channel_id: int) -> list[str]:
-        return [url for urls in self.messages[channel_id] for url in urls]
+    def story_links(self, channel_id: int) -> array:
+        return self.links[channel_id]
 
 
 # ------------------------------------------------------------------ measuring
@@ -220,7 +225,7 @@ class Concurrency:
             self.running[name] -= 1
 
 
-async def lag_monitor(samples: list[float], stop: asyncio.Event) -> None:
+async def lag_monitor(samples: array, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         before = loop.time()
@@ -236,7 +241,7 @@ def rss_mib() -> float:
     return float("nan")  # pragma: no cover - not Linux
 
 
-def percentile(values: list[float], p: float) -> float:
+def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -284,11 +289,11 @@ class Tracer:
 
 
 def cluster_sizes(index: Any) -> str:
-    """The clustering index's size: stories held, slots (held and dropped), terms, postings."""
+    """The clustering index's size: stories held, slots (held and forgotten), terms, postings."""
+    n = index.sizes()
     return (
-        f"cluster index: {len(index)} stories held, {len(index._ids)} slots,"
-        f" {len(index._term_ids)} terms, {len(index._posted)} postings,"
-        f" {len(index._heads)} heads"
+        f"cluster index: {n['stories']} stories held, {n['slots']} slots, {n['terms']} terms,"
+        f" {n['postings']} postings"
     )
 
 
@@ -360,7 +365,7 @@ async def _run_day(
     deliverer = Deliverer(discord_, service, None, retry_delays=(0.0,))  # type: ignore[arg-type]
     jobs = Jobs(service, deliverer, config, first_poll=None)
     watch = Concurrency()
-    lags: list[float] = []
+    lags = array("d")  # the samples, 8 bytes each (a list of floats took 32)
     stop = asyncio.Event()
     figures: dict[str, Any] = {}
     try:
@@ -405,7 +410,7 @@ async def _run_day(
 
         monitor = asyncio.create_task(lag_monitor(lags, stop))
         minutes = int(hours * 60)
-        tick_s: list[float] = []
+        tick_s = array("d")
         rss_by_hour: list[float] = []
         started = time.perf_counter()
         for minute in range(minutes + 1):
@@ -418,13 +423,14 @@ async def _run_day(
             await asyncio.gather(poll(), *(scheduled(sid) for sid in due))
             tick_s.append(time.perf_counter() - t0)
             if minute == 0:
-                lags.clear()  # the first poll (the whole backlog at once) is the start-up
+                del lags[:]  # the first poll (the whole backlog at once) is the start-up
                 figures["first_poll_s"] = tick_s[0]
             if minute % 60 == 0:
                 rss_by_hour.append(rss_mib())
                 if progress:
                     print(
-                        f"  {clock.now:%H:%M} rss {rss_by_hour[-1]:.0f} MiB,"
+                        f"  +{minute // 60} h rss {rss_by_hour[-1]:.0f} MiB,"
+                        f" {cluster_sizes(service._clusters)};"
                         f" {time.perf_counter() - started:.0f} s so far",
                         file=sys.stderr,
                         flush=True,
@@ -444,9 +450,9 @@ async def _run_day(
         duplicates_posted = 0
         channels_with_news = 0
         for sub in subscriptions:
-            urls = discord_.story_urls(sub.channel_id)
-            duplicates_posted += len(urls) - len(set(urls))
-            channels_with_news += bool(urls)
+            links = discord_.story_links(sub.channel_id)
+            duplicates_posted += len(links) - len(set(links))
+            channels_with_news += bool(links)
         states = dict(
             await service.store.db.fetch("SELECT status, count(*) FROM deliveries GROUP BY status")
         )
@@ -481,7 +487,7 @@ async def _run_day(
             missed_digests=missed,
             digests_posted=posted_runs,
             instant_messages=sum(
-                len(discord_.messages[s.channel_id])
+                discord_.message_count[s.channel_id]
                 for s in subscriptions
                 if schedules[s.id].instant
             ),
@@ -504,8 +510,9 @@ async def _run_day(
             lag_p99_ms=percentile(lags, 99) * 1000,
             lag_max_ms=max(lags, default=0.0) * 1000,
             lag_samples=len(lags),
-            cluster_index_stories=len(service._clusters),
-            cluster_index_terms=len(service._clusters._term_ids),
+            cluster_index_stories=service._clusters.sizes()["stories"],
+            cluster_index_slots=service._clusters.sizes()["slots"],
+            cluster_index_terms=service._clusters.sizes()["terms"],
         )
         return figures
     finally:
@@ -546,8 +553,8 @@ def table(figures: dict[str, Any]) -> str:
          "{rss_start_mib:.0f} MiB / {rss_end_mib:.0f} MiB"),
         ("RSS slope after the first hour", "{rss_slope_mib_per_h:+.2f} MiB/h"),
         ("RSS at the end of each day", "{rss_by_day}"),
-        ("clustering index: stories / terms held",
-         "{cluster_index_stories} / {cluster_index_terms}"),
+        ("clustering index: stories held / slots / terms",
+         "{cluster_index_stories} / {cluster_index_slots} / {cluster_index_terms}"),
         ("event-loop lag p50 / p99 / max",
          "{lag_p50_ms:.1f} / {lag_p99_ms:.1f} / {lag_max_ms:.0f} ms ({lag_samples} samples)"),
         ("wall time", "{wall_s:.0f} s"),
