@@ -8,7 +8,7 @@ scheduler would, and waits for them before moving on. Time is moved, not waited 
 Feeds come from an in-process feed farm (no sockets): every source publishes a new story now
 and then (on average every ``--story-every`` hours) and answers 304 Not Modified when its ETag
 matches. Discord is a recording stand-in for ``channel.send`` that keeps nonces as Discord
-does (a resend with a known nonce returns the first message).
+does (a resend with a nonce seen in the last five minutes returns the first message).
 
 What it reports:
 
@@ -61,6 +61,8 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)  # a Monday, so "weekdays" runs
 SCHEDULES = ("daily 08:00", "hourly", "weekdays 09:00", "instant", "daily 18:30")
 FEED_ITEMS = 20
 LAG_TICK_S = 0.01
+#: how long Discord remembers a nonce ("checked for uniqueness in the past few minutes")
+NONCE_MEMORY = timedelta(minutes=5)
 STORY_URL = re.compile(r"https://feed(\d+)\.load\.test/story/(\d+)")
 
 
@@ -171,8 +173,9 @@ class Channel:
     async def send(self, *, nonce=None, allowed_mentions=None, content=None, embeds=()) -> Sent:
         d = self.discord
         key = (self.channel_id, nonce)
+        d.forget_nonces()
         if nonce is not None and key in d.by_nonce:  # enforce_nonce: the first message
-            return Sent(d.by_nonce[key], embeds or ())
+            return Sent(d.by_nonce[key][0], embeds or ())
         d.next_id += 1
         # only what the checks need: the stories a message links, as numbers (holding every
         # message's text, or even its links as strings, made the bench's own memory grow)
@@ -181,20 +184,31 @@ class Channel:
         d.links[self.channel_id].extend(sorted(links))
         d.message_count[self.channel_id] += 1
         if nonce is not None:
-            d.by_nonce[key] = d.next_id
+            d.by_nonce[key] = (d.next_id, d.clock())
         return Sent(d.next_id, embeds or ())
 
 
 class Discord:
     """``get_partial_messageable(id).send(...)`` that records what each channel shows."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         #: per channel: the stories its messages linked (feed << 32 | story number), each
         #: message's once, and how many messages it showed
         self.links: dict[int, array] = defaultdict(lambda: array("q"))
         self.message_count: Counter[int] = Counter()
-        self.by_nonce: dict[tuple[int, str], int] = {}
+        #: (channel, nonce) -> (message id, when), oldest first, for NONCE_MEMORY as Discord
+        #: does (kept for ever, they were the bench's largest growing record after the links)
+        self.by_nonce: dict[tuple[int, str], tuple[int, datetime]] = {}
         self.next_id = 10**17
+
+    def forget_nonces(self) -> None:
+        horizon = self.clock() - NONCE_MEMORY
+        while self.by_nonce:
+            key = next(iter(self.by_nonce))
+            if self.by_nonce[key][1] >= horizon:
+                break
+            del self.by_nonce[key]
 
     def get_partial_messageable(self, channel_id: int) -> Channel:
         return Channel(self, channel_id)
@@ -369,7 +383,7 @@ async def _run_day(
     farm = Farm(clock, service.fetcher.settings, seed, story_every_h)
     service.fetcher = farm  # type: ignore[assignment]
     service.poller.fetcher = farm  # type: ignore[assignment]
-    discord_ = Discord()
+    discord_ = Discord(clock)
     deliverer = Deliverer(discord_, service, None, retry_delays=(0.0,))  # type: ignore[arg-type]
     jobs = Jobs(service, deliverer, config, first_poll=None)
     watch = Concurrency()
