@@ -286,6 +286,7 @@ class Tracer:
         ]
 
     def hour(self, elapsed: timedelta, index: Any) -> None:
+        gc.collect()  # garbage waiting in cycles is not growth
         snap = tracemalloc.take_snapshot().filter_traces(self._filters)
         total = sum(s.size for s in snap.statistics("filename")) / 2**20
         hours = elapsed / timedelta(hours=1)
