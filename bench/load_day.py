@@ -8,7 +8,7 @@ scheduler would, and waits for them before moving on. Time is moved, not waited 
 Feeds come from an in-process feed farm (no sockets): every source publishes a new story now
 and then (on average every ``--story-every`` hours) and answers 304 Not Modified when its ETag
 matches. Discord is a recording stand-in for ``channel.send`` that keeps nonces as Discord
-does (a resend with a known nonce returns the first message).
+does (a resend with a nonce seen in the last five minutes returns the first message).
 
 What it reports:
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import random
 import re
@@ -36,8 +37,10 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -58,7 +61,9 @@ START = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)  # a Monday, so "weekdays" runs
 SCHEDULES = ("daily 08:00", "hourly", "weekdays 09:00", "instant", "daily 18:30")
 FEED_ITEMS = 20
 LAG_TICK_S = 0.01
-STORY_URL = re.compile(r"https://feed\d+\.load\.test/story/\d+")
+#: how long Discord remembers a nonce ("checked for uniqueness in the past few minutes")
+NONCE_MEMORY = timedelta(minutes=5)
+STORY_URL = re.compile(r"https://feed(\d+)\.load\.test/story/(\d+)")
 
 
 # ------------------------------------------------------------------ a clock and a feed farm
@@ -168,32 +173,48 @@ class Channel:
     async def send(self, *, nonce=None, allowed_mentions=None, content=None, embeds=()) -> Sent:
         d = self.discord
         key = (self.channel_id, nonce)
+        d.forget_nonces()
         if nonce is not None and key in d.by_nonce:  # enforce_nonce: the first message
-            return Sent(d.by_nonce[key], embeds or ())
+            return Sent(d.by_nonce[key][0], embeds or ())
         d.next_id += 1
-        # only what the checks need: the stories a message links (holding every message's
-        # text would make the bench's own memory grow all day)
+        # only what the checks need: the stories a message links, as numbers (holding every
+        # message's text, or even its links as strings, made the bench's own memory grow)
         text = json.dumps([content or "", *[e.to_dict() for e in embeds or ()]])
-        d.messages[self.channel_id].append(sorted(set(STORY_URL.findall(text))))
+        links = {int(feed) << 32 | int(n) for feed, n in STORY_URL.findall(text)}
+        d.links[self.channel_id].extend(sorted(links))
+        d.message_count[self.channel_id] += 1
         if nonce is not None:
-            d.by_nonce[key] = d.next_id
+            d.by_nonce[key] = (d.next_id, d.clock())
         return Sent(d.next_id, embeds or ())
 
 
 class Discord:
     """``get_partial_messageable(id).send(...)`` that records what each channel shows."""
 
-    def __init__(self) -> None:
-        #: per channel, per message: the story links it showed
-        self.messages: dict[int, list[list[str]]] = defaultdict(list)
-        self.by_nonce: dict[tuple[int, str], int] = {}
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        #: per channel: the stories its messages linked (feed << 32 | story number), each
+        #: message's once, and how many messages it showed
+        self.links: dict[int, array] = defaultdict(lambda: array("q"))
+        self.message_count: Counter[int] = Counter()
+        #: (channel, nonce) -> (message id, when), oldest first, for NONCE_MEMORY as Discord
+        #: does (kept for ever, they were the bench's largest growing record after the links)
+        self.by_nonce: dict[tuple[int, str], tuple[int, datetime]] = {}
         self.next_id = 10**17
+
+    def forget_nonces(self) -> None:
+        horizon = self.clock() - NONCE_MEMORY
+        while self.by_nonce:
+            key = next(iter(self.by_nonce))
+            if self.by_nonce[key][1] >= horizon:
+                break
+            del self.by_nonce[key]
 
     def get_partial_messageable(self, channel_id: int) -> Channel:
         return Channel(self, channel_id)
 
-    def story_urls(self, channel_id: int) -> list[str]:
-        return [url for urls in self.messages[channel_id] for url in urls]
+    def story_links(self, channel_id: int) -> array:
+        return self.links[channel_id]
 
 
 # ------------------------------------------------------------------ measuring
@@ -219,7 +240,7 @@ class Concurrency:
             self.running[name] -= 1
 
 
-async def lag_monitor(samples: list[float], stop: asyncio.Event) -> None:
+async def lag_monitor(samples: array, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         before = loop.time()
@@ -235,11 +256,76 @@ def rss_mib() -> float:
     return float("nan")  # pragma: no cover - not Linux
 
 
-def percentile(values: list[float], p: float) -> float:
+def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+class Tracer:
+    """``--trace``: a tracemalloc snapshot each simulated hour, compared with the first.
+
+    Prints to stderr the Python memory traced, the allocation sites that grew most since
+    the first snapshot (taken after the first hour, so the start-up backlog is not counted
+    as growth), the object types (of those the garbage collector tracks) that grew most,
+    and the clustering index's size. Tracing slows the run down two to three times, and
+    its own bookkeeping adds to RSS: read RSS from a run without it.
+    """
+
+    TOP = 12
+
+    def __init__(self) -> None:
+        tracemalloc.start()
+        self.first: tracemalloc.Snapshot | None = None
+        self.first_types: Counter[str] = Counter()
+        self._filters = [
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+        ]
+
+    def hour(self, elapsed: timedelta, index: Any) -> None:
+        gc.collect()  # garbage waiting in cycles is not growth
+        snap = tracemalloc.take_snapshot().filter_traces(self._filters)
+        total = sum(s.size for s in snap.statistics("filename")) / 2**20
+        hours = elapsed / timedelta(hours=1)
+        out = [
+            f"trace +{hours:.0f} h: traced {total:.1f} MiB, rss {rss_mib():.0f} MiB;"
+            f" {cluster_sizes(index)}"
+        ]
+        types = Counter(type(o).__name__ for o in gc.get_objects())
+        if self.first is None:
+            self.first, self.first_types = snap, types
+        else:
+            out.append(f"  grown most since +1 h (top {self.TOP}):")
+            for stat in snap.compare_to(self.first, "lineno")[: self.TOP]:
+                frame = stat.traceback[0]
+                out.append(
+                    f"  {stat.size_diff / 2**20:+8.2f} MiB {stat.count_diff:+9d} blocks"
+                    f"  (now {stat.size / 2**20:7.2f} MiB)  {_short(frame.filename)}:{frame.lineno}"
+                )
+            types.subtract(self.first_types)
+            grown = ", ".join(f"{name} {n:+d}" for name, n in types.most_common(6) if n > 0)
+            out.append(f"  objects grown most since +1 h: {grown or 'none'}")
+        print("\n".join(out), file=sys.stderr, flush=True)
+
+
+def cluster_sizes(index: Any) -> str:
+    """The clustering index's size: stories held, slots (held and forgotten), terms, postings."""
+    n = index.sizes()
+    return (
+        f"cluster index: {n['stories']} stories held, {n['slots']} slots, {n['terms']} terms,"
+        f" {n['postings']} postings"
+    )
+
+
+def _short(filename: str) -> str:
+    for marker in ("/bot/", "/bench/", "/site-packages/", "/lib/python"):
+        at = filename.rfind(marker)
+        if at >= 0:
+            return filename[at + 1 :]
+    return filename
 
 
 # ------------------------------------------------------------------ the day
@@ -255,13 +341,22 @@ async def run_day(
     story_every_h: float = 3.0,
     workdir: Path | None = None,
     progress: bool = False,
+    trace: bool = False,
 ) -> dict[str, Any]:
     """Run the simulated day; returns the figures (see the module docstring)."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadday-")))
         return await _run_day(
-            sources, guilds, subs, hours, seed, story_every_h, workdir, progress=progress
+            sources,
+            guilds,
+            subs,
+            hours,
+            seed,
+            story_every_h,
+            workdir,
+            progress=progress,
+            tracer=Tracer() if trace else None,
         )
 
 
@@ -275,6 +370,7 @@ async def _run_day(
     workdir: Path,
     *,
     progress: bool,
+    tracer: Tracer | None = None,
 ) -> dict[str, Any]:
     config = load_config(
         {
@@ -288,11 +384,11 @@ async def _run_day(
     farm = Farm(clock, service.fetcher.settings, seed, story_every_h)
     service.fetcher = farm  # type: ignore[assignment]
     service.poller.fetcher = farm  # type: ignore[assignment]
-    discord_ = Discord()
+    discord_ = Discord(clock)
     deliverer = Deliverer(discord_, service, None, retry_delays=(0.0,))  # type: ignore[arg-type]
     jobs = Jobs(service, deliverer, config, first_poll=None)
     watch = Concurrency()
-    lags: list[float] = []
+    lags = array("d")  # the samples, 8 bytes each (a list of floats took 32)
     stop = asyncio.Event()
     figures: dict[str, Any] = {}
     try:
@@ -337,7 +433,7 @@ async def _run_day(
 
         monitor = asyncio.create_task(lag_monitor(lags, stop))
         minutes = int(hours * 60)
-        tick_s: list[float] = []
+        tick_s = array("d")
         rss_by_hour: list[float] = []
         started = time.perf_counter()
         for minute in range(minutes + 1):
@@ -350,17 +446,20 @@ async def _run_day(
             await asyncio.gather(poll(), *(scheduled(sid) for sid in due))
             tick_s.append(time.perf_counter() - t0)
             if minute == 0:
-                lags.clear()  # the first poll (the whole backlog at once) is the start-up
+                del lags[:]  # the first poll (the whole backlog at once) is the start-up
                 figures["first_poll_s"] = tick_s[0]
             if minute % 60 == 0:
                 rss_by_hour.append(rss_mib())
                 if progress:
                     print(
-                        f"  {clock.now:%H:%M} rss {rss_by_hour[-1]:.0f} MiB,"
+                        f"  +{minute // 60} h rss {rss_by_hour[-1]:.0f} MiB,"
+                        f" {cluster_sizes(service._clusters)};"
                         f" {time.perf_counter() - started:.0f} s so far",
                         file=sys.stderr,
                         flush=True,
                     )
+                if tracer is not None and minute:
+                    tracer.hour(clock.now - START, service._clusters)
         stop.set()
         await monitor
         wall = time.perf_counter() - started
@@ -374,9 +473,9 @@ async def _run_day(
         duplicates_posted = 0
         channels_with_news = 0
         for sub in subscriptions:
-            urls = discord_.story_urls(sub.channel_id)
-            duplicates_posted += len(urls) - len(set(urls))
-            channels_with_news += bool(urls)
+            links = discord_.story_links(sub.channel_id)
+            duplicates_posted += len(links) - len(set(links))
+            channels_with_news += bool(links)
         states = dict(
             await service.store.db.fetch("SELECT status, count(*) FROM deliveries GROUP BY status")
         )
@@ -411,7 +510,7 @@ async def _run_day(
             missed_digests=missed,
             digests_posted=posted_runs,
             instant_messages=sum(
-                len(discord_.messages[s.channel_id])
+                discord_.message_count[s.channel_id]
                 for s in subscriptions
                 if schedules[s.id].instant
             ),
@@ -428,12 +527,15 @@ async def _run_day(
             rss_start_mib=rss_by_hour[1] if len(rss_by_hour) > 1 else rss_by_hour[0],
             rss_end_mib=rss_mib(),
             rss_slope_mib_per_h=_slope(rss_by_hour[1:]),
+            # RSS at the end of each whole simulated day (hour 24, 48, ...)
+            rss_by_day_mib=rss_by_hour[24::24],
             lag_p50_ms=percentile(lags, 50) * 1000,
             lag_p99_ms=percentile(lags, 99) * 1000,
             lag_max_ms=max(lags, default=0.0) * 1000,
             lag_samples=len(lags),
-            cluster_index_stories=len(service._clusters),
-            cluster_index_terms=len(service._clusters._term_ids),
+            cluster_index_stories=service._clusters.sizes()["stories"],
+            cluster_index_slots=service._clusters.sizes()["slots"],
+            cluster_index_terms=service._clusters.sizes()["terms"],
         )
         return figures
     finally:
@@ -473,14 +575,17 @@ def table(figures: dict[str, Any]) -> str:
         ("RSS after the first hour / at the end",
          "{rss_start_mib:.0f} MiB / {rss_end_mib:.0f} MiB"),
         ("RSS slope after the first hour", "{rss_slope_mib_per_h:+.2f} MiB/h"),
-        ("clustering index: stories / terms held",
-         "{cluster_index_stories} / {cluster_index_terms}"),
+        ("RSS at the end of each day", "{rss_by_day}"),
+        ("clustering index: stories held / slots / terms",
+         "{cluster_index_stories} / {cluster_index_slots} / {cluster_index_terms}"),
         ("event-loop lag p50 / p99 / max",
          "{lag_p50_ms:.1f} / {lag_p99_ms:.1f} / {lag_max_ms:.0f} ms ({lag_samples} samples)"),
         ("wall time", "{wall_s:.0f} s"),
     ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     lines = [f"| {'figure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
+    by_day = " / ".join(f"{v:.0f}" for v in figures.get("rss_by_day_mib", ()))
+    figures = {**figures, "rss_by_day": f"{by_day} MiB" if by_day else "(under a day)"}
     lines += [f"| {name:<{width}} | {fmt.format(**figures)} |" for name, fmt in rows]
     return "\n".join(lines)
 
@@ -494,6 +599,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--story-every", type=float, default=3.0, help="hours, on average")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="each simulated hour, print to stderr the allocation sites that grew (tracemalloc)",
+    )
     args = parser.parse_args(argv)
     figures = asyncio.run(
         run_day(
@@ -504,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             story_every_h=args.story_every,
             progress=True,
+            trace=args.trace,
         )
     )
     print(json.dumps(figures, indent=2) if args.json else table(figures))

@@ -17,9 +17,8 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -53,9 +52,9 @@ DEFAULT_RETRY_DELAYS = (2.0, 8.0, 30.0)
 DEFAULT_SEND_TIMEOUT = 30.0
 #: how long a process holds a delivery it is sending; then another may take it over
 DEFAULT_LEASE = timedelta(minutes=2)
-#: how many completed deliveries a process remembers, so a task holding a stale copy of
-#: one does not send it again
-REMEMBER_COMPLETED = 5000
+#: how long this process remembers a delivery it completed (beyond the resend passes under way
+#: then), so that a copy read before it completed is not sent again
+DONE_MEMORY = timedelta(hours=1)
 
 
 class Messenger(Protocol):
@@ -142,10 +141,15 @@ class Deliverer:
         self.retry_delays = tuple(retry_delays)
         self._locks: dict[str, asyncio.Lock] = {}
         self._active: set[asyncio.Task] = set()
-        #: deliveries being sent now, or completed lately by this process: never sent twice
-        #: at once, nor again by a task that read the delivery before it was completed
+        #: deliveries being sent now: never sent twice at once
         self._claimed: set[int] = set()
-        self._completed: deque[int] = deque()
+        #: deliveries this process completed -> when, oldest first: a stale copy (a resend
+        #: pass claimed it while another task sent it) is not sent again. Kept while a pass
+        #: that began before they completed runs, and for DONE_MEMORY; then the outbox says
+        #: they are sent and no claim returns them (without a bound this grew all the time)
+        self._done: dict[int, datetime] = {}
+        #: when each resend pass under way began
+        self._passes: list[datetime] = []
         #: builds the buttons a payload's ``components`` describe (the story cog sets it);
         #: without it, or for a webhook, a digest goes out without its Brief buttons
         self.view_for: Callable[[dict[str, Any]], discord.ui.View | None] | None = None
@@ -179,6 +183,14 @@ class Deliverer:
     async def resend_pending(self, *, target: str | None = None) -> int:
         """Send what an earlier pass (or run, or a process that died) left pending; returns
         how many are still pending. Deliveries another live process holds are left to it."""
+        began = self.service.clock()
+        self._passes.append(began)
+        try:
+            return await self._resend_pending(target)
+        finally:
+            self._passes.remove(began)
+
+    async def _resend_pending(self, target: str | None) -> int:
         subs = {s.id: s for s in await self.service.subscriptions()}
         left = 0
         for delivery in await self.service.claim_deliveries(self.owner, self.lease):
@@ -199,7 +211,7 @@ class Deliverer:
 
     async def send(self, delivery: Delivery, sub: Subscription | None) -> bool:
         """Send the parts not yet sent; True when the delivery is complete."""
-        if delivery.id in self._claimed:
+        if delivery.id in self._claimed or delivery.id in self._done:
             return False  # another task has it (or had it, and finished)
         self._claimed.add(delivery.id)
         task = asyncio.current_task()
@@ -216,14 +228,23 @@ class Deliverer:
                 return done
         finally:
             renewer.cancel()
-            if not done:
-                self._claimed.discard(delivery.id)
-            else:  # remembered for a while, not for the process's lifetime
-                self._completed.append(delivery.id)
-                if len(self._completed) > REMEMBER_COMPLETED:
-                    self._claimed.discard(self._completed.popleft())
+            self._claimed.discard(delivery.id)
+            if done:
+                self._remember_done(delivery.id)
             if task is not None:
                 self._active.discard(task)
+
+    def _remember_done(self, delivery_id: int) -> None:
+        """Remember a completed delivery; forget those no copy still held can be of."""
+        now = self.service.clock()
+        self._done[delivery_id] = now
+        horizon = min([now - DONE_MEMORY, *self._passes])
+        done = self._done
+        while done:
+            oldest = next(iter(done))
+            if done[oldest] >= horizon:
+                break
+            del done[oldest]
 
     async def _renew(self, delivery: Delivery) -> None:
         every = max(0.5, self.lease.total_seconds() / 3)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import aiohttp
 import discord
 
-from bot.deliver import Deliverer, failure_kind
+from bot.deliver import DONE_MEMORY, Deliverer, failure_kind
 from bot.news.store import Delivery, DeliveryPart, Subscription
 
 
@@ -52,6 +54,10 @@ class Client:
 @dataclass
 class Service:
     calls: list = field(default_factory=list)
+    now: datetime = datetime(2025, 3, 10, tzinfo=UTC)
+
+    def clock(self) -> datetime:
+        return self.now
 
     async def part_sent(self, delivery, seq, message_id):
         self.calls.append(("part_sent", seq, message_id))
@@ -105,6 +111,20 @@ async def test_parts_already_sent_are_not_sent_again():
     deliverer, _, channel = make([])
     assert await deliverer.send(delivery("777", None), SUB) is True
     assert [s["content"] for s in channel.sent] == ["part 1"]
+
+
+async def test_a_completed_delivery_is_not_sent_again_and_is_forgotten_in_time():
+    deliverer, service, channel = make([])
+    first = delivery(None)
+    assert await deliverer.send(first, SUB) is True
+    assert await deliverer.send(first, SUB) is False  # a stale copy: not twice
+    assert len(channel.sent) == 1
+    # a long-running process remembers only the recent ones (the outbox has the rest)
+    for n in range(2, 50):
+        service.now += timedelta(minutes=10)
+        assert await deliverer.send(dataclasses.replace(delivery(None), id=n), SUB) is True
+    assert len(deliverer._done) <= DONE_MEMORY // timedelta(minutes=10) + 1
+    assert 1 not in deliverer._done
 
 
 async def test_still_failing_after_the_last_try_stays_pending():

@@ -16,7 +16,8 @@ bench/tagging.py check that the pairs found are those an all-pairs scan finds.
 
 The service keeps one :class:`ClusterIndex` for its lifetime, holding the stories of
 the last :data:`HOLD` as compact arrays (no texts), so a poll reads and tokenises only
-the stories it brought; :func:`assign_clusters` is the one-shot form.
+the stories it brought; :func:`assign_clusters` is the one-shot form. What it keeps is
+bounded by that hold (see :data:`COMPACT_FRACTION`; :meth:`ClusterIndex.sizes` tells).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ QUERY_TERMS = 8
 #: each term and time bucket offers at most this many of its latest stories
 SCAN_LIMIT = 24
 RESCORE = 12
+#: the index compacts (drops what it kept of forgotten stories: their slots, postings and the
+#: terms only they had) once forgotten stories outnumber this share of those held, and
+#: COMPACT_MIN. So it keeps at most 1 + COMPACT_FRACTION times the stories of the last HOLD
+#: (and their terms): in a steady stream it fills for one HOLD, then grows for another (the
+#: forgotten), then drops back. Compacting sooner would tighten the bound, but it rebuilds
+#: the postings in time order, which can change a rare match of a late-published story.
+COMPACT_FRACTION = 1.0
+COMPACT_MIN = 1024
 _MICROSECOND = timedelta(microseconds=1)
 #: a term as text, or as the index's id for it
 _Term = TypeVar("_Term", str, int)
@@ -255,8 +264,19 @@ class ClusterIndex:
         heads = self._heads
         for key in [k for k in heads if k & _BUCKET_MASK < first]:
             del heads[key]  # the postings stay in the arrays until the index compacts
-        if len(times) - self._live > max(self._live, 1024):
+        if len(times) - self._live > max(self._live * COMPACT_FRACTION, COMPACT_MIN):
             self._compact()
+
+    def sizes(self) -> dict[str, int]:
+        """What the index keeps: stories held, slots (held and forgotten, until it
+        compacts), terms in its table, postings and posting lists."""
+        return {
+            "stories": self._live,
+            "slots": len(self._ids),
+            "terms": len(self._term_ids),
+            "postings": len(self._posted),
+            "lists": len(self._heads),
+        }
 
     # ------------------------------------------------------------------ vectors
 

@@ -7,6 +7,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.news.cluster import (
+    COMPACT_FRACTION,
+    COMPACT_MIN,
+    HOLD,
     ClusterIndex,
     ClusterItem,
     assign_clusters,
@@ -167,6 +170,27 @@ def test_the_index_still_matches_after_compacting() -> None:
     assert len(index) == 2
     text = "Google Home opens to AI agents via an MCP server for smart home devices."
     assert index.assign([item(4, 4, text, 2)]) == {4: 7}
+
+
+def test_what_the_index_keeps_stays_bounded_over_weeks() -> None:
+    """Stories with words of their own for 30 days, a poll every 12 h: the index forgets
+    the stories (and terms) past the hold, so its size depends on the hold, not on time."""
+    index = ClusterIndex()
+    sizes = []
+    for step in range(60):
+        hours = step * 12
+        index.forget_before(T0 + timedelta(hours=hours) - HOLD)
+        words = (" ".join(f"w{step}x{k}x{j}" for j in range(5)) for k in range(200))
+        index.assign([item(step * 1000 + k, k, w, hours) for k, w in enumerate(words)])
+        sizes.append(index.sizes())
+    held = 200 * (HOLD // timedelta(hours=12) + 1)
+    assert sizes[-1]["stories"] == held
+    most_slots = (1 + COMPACT_FRACTION) * held + COMPACT_MIN
+    for n in sizes:
+        assert n["slots"] <= most_slots
+        assert n["terms"] <= 5 * n["slots"]  # only the terms of the stories it keeps
+    # the second fortnight keeps no more than the first (it saw 60 000 words in all)
+    assert max(n["terms"] for n in sizes[30:]) <= max(n["terms"] for n in sizes[:30]) < 20_000
 
 
 def retold_events(seed: int = 4) -> tuple[list[ClusterItem], dict[int, int]]:
