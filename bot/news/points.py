@@ -335,11 +335,7 @@ def filler_kind(text: str, *, list_item: bool = False) -> str | None:
         bare
     ):
         return "marketing"
-    if (
-        any(t in lower for t in _PUFFERY_HINTS)
-        and _PUFFERY.search(text)
-        and not _FIGURE.search(text)
-    ):
+    if _puffery(text, lower):
         return "marketing"
     if _page_note(text, lower):
         return "boilerplate"
@@ -401,11 +397,7 @@ def lead_problem(text: str) -> str | None:
         return "call to action"
     if first == "well":
         return "dangling"  # "Well, Angus did say...": an answer to something unseen
-    if bare.endswith("!") or (
-        any(t in lower for t in _PUFFERY_HINTS)
-        and _PUFFERY.search(text)
-        and not _FIGURE.search(text)
-    ):
+    if bare.endswith("!") or _puffery(text, lower):
         return "marketing"
     if _CUT.search(text):
         return "truncated"  # a standfirst with no stop is fine; one cut with "…" is not
@@ -451,6 +443,14 @@ def fact_bonus(
     if not _DATE_WORDS.isdisjoint(words) or any(_YEAR.match(f) for f in figures):
         bonus += 0.02
     return bonus
+
+
+def _puffery(text: str, lower: str) -> bool:
+    return (
+        any(t in lower for t in _PUFFERY_HINTS)
+        and _PUFFERY.search(text) is not None
+        and not _FIGURE.search(text)
+    )
 
 
 def _page_note(text: str, lower: str) -> bool:
