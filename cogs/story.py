@@ -21,7 +21,7 @@ from bot.guild import scope_for
 from bot.news.errors import NewsError
 from bot.render import BRIEF_PREFIX, LABEL_MAX
 from bot.render_briefing import render_briefing
-from cogs._ui.checks import EXPENSIVE_PER, EXPENSIVE_RATE, expensive
+from cogs._ui.checks import expensive, expensive_presses
 from cogs._ui.reply import answer, in_time, tell_error
 from cogs.errors import UNEXPECTED, cooldown_message, sentence
 
@@ -36,20 +36,8 @@ async def show_briefing(
     await answer(interaction, render_briefing(briefing), ephemeral=ephemeral)
 
 
-#: each member's Brief presses, under the same cooldown as /story (kept for the members
-#: who pressed lately; forgotten wholesale past this many, which only forgives a press)
-_PRESSES: dict[int, app_commands.Cooldown] = {}
-_PRESSERS_KEPT = 10_000
-
-
-def _retry_after(user_id: int) -> float | None:
-    """Seconds until this member may press a Brief button again, or None: now."""
-    bucket = _PRESSES.get(user_id)
-    if bucket is None:
-        if len(_PRESSES) >= _PRESSERS_KEPT:
-            _PRESSES.clear()
-        bucket = _PRESSES[user_id] = app_commands.Cooldown(EXPENSIVE_RATE, EXPENSIVE_PER)
-    return bucket.update_rate_limit()
+#: each member's Brief presses, under the same cooldown as /story
+_PRESSES = expensive_presses()
 
 
 class BriefButton(
@@ -76,7 +64,7 @@ class BriefButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         # a component's errors do not reach the command tree's handler: answer them here
         service = interaction.client.service  # type: ignore[attr-defined]
-        retry = _retry_after(interaction.user.id)
+        retry = _PRESSES.update_rate_limit(interaction)
         if retry:
             await tell_error(interaction, cooldown_message(retry, what="a Brief button"))
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 
 class ManageServerRequired(app_commands.CheckFailure):
@@ -40,6 +41,12 @@ EXPENSIVE_PER = 60.0
 def expensive():
     """A per-user cooldown for a command that reads many stories or fetches a feed."""
     return app_commands.checks.cooldown(EXPENSIVE_RATE, EXPENSIVE_PER, key=_user_key)
+
+
+def expensive_presses() -> commands.CooldownMapping[discord.Interaction]:
+    """The same per-user cooldown for a component (a button), which has no command checks:
+    ``update_rate_limit(interaction)`` gives the seconds to wait, or None."""
+    return commands.CooldownMapping.from_cooldown(EXPENSIVE_RATE, EXPENSIVE_PER, _user_key)
 
 
 def _user_key(interaction: discord.Interaction) -> int:
