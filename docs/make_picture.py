@@ -41,7 +41,7 @@ from bot.news.cluster import ClusterItem, assign_clusters  # noqa: E402
 from bot.news.condense import condense  # noqa: E402
 from bot.news.digest import arrange_digest, pick_representatives  # noqa: E402
 from bot.news.embed import load_embedder  # noqa: E402
-from bot.news.enrich import cluster_tagging_input, tagging_input  # noqa: E402
+from bot.news.enrich import group_tagging_input  # noqa: E402
 from bot.news.identity import content_hash  # noqa: E402
 from bot.news.models import Briefing, Digest, Story  # noqa: E402
 from bot.news.parse import parse_feed  # noqa: E402
@@ -128,12 +128,7 @@ def tag_and_cluster(stories: Sequence[Story]) -> list[Story]:
     for s in sorted(stories, key=lambda s: (s.published, s.id)):
         members.setdefault(clusters[s.id], []).append(s)
     groups = list(members.values())
-    inputs = [
-        tagging_input(g[0].headline, g[0].lead, g[0].points)
-        if len(g) == 1
-        else cluster_tagging_input([(s.headline, s.lead, s.points) for s in g])
-        for g in groups
-    ]
+    inputs = [group_tagging_input([(s.headline, s.lead, s.points) for s in g]) for g in groups]
     tags = Tagger(DEFAULT_TOPICS).tag_many(inputs)
     topics = {s.id: tuple(t) for g, t in zip(groups, tags, strict=True) for s in g}
     return [replace(s, topics=topics[s.id], cluster_id=clusters[s.id]) for s in stories]

@@ -49,6 +49,14 @@ def cluster_tagging_input(
     return members[0][0] if members else "", " ".join(parts)
 
 
+def group_tagging_input(members: Sequence[tuple[str, str, Sequence[str]]]) -> tuple[str, str]:
+    """What the tagger reads of a group of stories: one story's :func:`tagging_input`, a
+    cluster's :func:`cluster_tagging_input`."""
+    if len(members) == 1:
+        return tagging_input(*members[0])
+    return cluster_tagging_input(members)
+
+
 class Enricher:
     def __init__(self, tagger: Tagger) -> None:
         self.tagger = tagger

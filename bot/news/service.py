@@ -22,7 +22,7 @@ from bot.news.briefings import BriefingsMixin
 from bot.news.cluster import HOLD, ClusterBatch, ClusterIndex, ClusterItem
 from bot.news.defaults import DEFAULT_SOURCES
 from bot.news.digest import arrange_digest
-from bot.news.enrich import Enricher, cluster_tagging_input, tagging_input
+from bot.news.enrich import Enricher, group_tagging_input
 from bot.news.fetch import USER_AGENT, Fetcher, FetchSettings
 from bot.news.filtering import FilteringMixin
 from bot.news.filters import Filters
@@ -309,29 +309,42 @@ class NewsService(
         if changes:  # a cluster that gained a story is tagged again from all of its text
             await self._tag_clusters({cluster for _, cluster in changes})
 
-    async def _tag_clusters(self, cluster_ids: Iterable[int]) -> int:
-        """Tag each of these clusters that several stories share from all of their text
-        (:func:`cluster_tagging_input`), and give every story in it those topics; the
-        operator's corrections stand. Returns how many stories changed."""
+    async def _tag_clusters(
+        self, cluster_ids: Iterable[int], fixed: Mapping[int, Sequence[str]] | None = None
+    ) -> tuple[int, int]:
+        """Tag each of these clusters that several stories share from all of their text,
+        and give every story in it those topics (:meth:`_tag_groups`). ``fixed``: the
+        operator's corrections, when the caller has them. Returns (stories read, changed)."""
         groups: dict[int, list[Any]] = {}
-        for row in await self.store.stories.cluster_members(list(cluster_ids)):
+        rows = await self.store.stories.cluster_members(list(cluster_ids))
+        for row in rows:
             groups.setdefault(row["cluster_id"], []).append(row)
         shared = [members for members in groups.values() if len(members) > 1]
         if not shared:
-            return 0
+            return len(rows), 0
+        if fixed is None:
+            fixed = await self._global_corrections()
+        return len(rows), await self._tag_groups(shared, fixed)
+
+    async def _tag_groups(
+        self, groups: Sequence[Sequence[Any]], fixed: Mapping[int, Sequence[str]]
+    ) -> int:
+        """Tag each group of stored stories (one story, or a cluster several share) from
+        its text (:func:`group_tagging_input`) and give every story in it those topics;
+        the operator's corrections (``fixed``) stand. Returns how many stories changed."""
         items = [
-            cluster_tagging_input([(r["headline"], r["lead"], json.loads(r["points"])) for r in m])
-            for m in shared
+            group_tagging_input([(r["headline"], r["lead"], json.loads(r["points"])) for r in g])
+            for g in groups
         ]
+        # categories are unique within a story already: a story's own list stays as it is
         categories = [
-            list(dict.fromkeys(c for r in m for c in json.loads(r["categories"]))) for m in shared
+            list(dict.fromkeys(c for r in g for c in json.loads(r["categories"]))) for g in groups
         ]
         tags = await asyncio.to_thread(self.enricher.retag, items, categories)
-        fixed = await self._global_corrections()
         updates = [
             (r["id"], fixed.get(r["id"], topics))
-            for members, topics in zip(shared, tags, strict=True)
-            for r in members
+            for group, topics in zip(groups, tags, strict=True)
+            for r in group
         ]
         async with self.store.transaction() as db:
             return await self.store.stories.set_topics(db, updates)
@@ -472,28 +485,22 @@ class NewsService(
         total = await self.store.stories.count()
         fixed = await self._global_corrections()
         shared: set[int] = set()
-        while page := await self.store.stories.shared_clusters(after_id=max(shared, default=0)):
+        after = 0
+        while page := await self.store.stories.shared_clusters(after_id=after):
             shared.update(page)
+            after = page[-1]
         changed = done = last = 0
         while rows := await self.store.stories.for_retag(after_id=last):
-            alone = [r for r in rows if r["cluster_id"] not in shared]
-            items = [
-                tagging_input(r["headline"], r["lead"], json.loads(r["points"])) for r in alone
-            ]
-            categories = [json.loads(r["categories"]) for r in alone]
-            tags = await asyncio.to_thread(self.enricher.retag, items, categories)
             # the operator's corrections stand whatever the taxonomy now says
-            updates = [(r["id"], fixed.get(r["id"], t)) for r, t in zip(alone, tags, strict=True)]
-            async with self.store.transaction() as db:
-                changed += await self.store.stories.set_topics(db, updates)
+            alone = [[r] for r in rows if r["cluster_id"] not in shared]
+            changed += await self._tag_groups(alone, fixed) if alone else 0
             done, last = done + len(alone), rows[-1]["id"]
             if progress:
                 progress(min(done, total), total)
         ordered = sorted(shared)
         for start in range(0, len(ordered), 200):
-            clusters = ordered[start : start + 200]
-            changed += await self._tag_clusters(clusters)
-            done += len(await self.store.stories.cluster_members(clusters)) if progress else 0
+            read, retagged = await self._tag_clusters(ordered[start : start + 200], fixed)
+            changed, done = changed + retagged, done + read
             if progress:
                 progress(min(done, total), total)
         return changed
