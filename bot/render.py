@@ -95,20 +95,22 @@ def escape(text: str, *, keep_urls: bool = True) -> str:
     ``keep_urls=False`` escapes inside URLs too, and stops them being autolinked:
     for headlines, whose only link may be the story's own.
     """
-    text = (_ESCAPE if keep_urls else _ESCAPE_ALL).sub(_escape_one, text)
-    text = discord.utils.escape_mentions(text)
-    text = _EVERYONE.sub("@\u200b\\1", text)
-    text = _INVITE.sub("\\1\u200b\\2", text)
-    return _MENTION_OPEN.sub("<\u200b", text)
+    return _no_pings((_ESCAPE if keep_urls else _ESCAPE_ALL).sub(_escape_one, text))
 
 
 def inert(text: str) -> str:
     """Plain text (a button label: no markdown there) with mentions and invites made
     inert, as :func:`escape` makes them."""
-    text = _EVERYONE.sub("@\u200b\\1", discord.utils.escape_mentions(text))
-    text = _MENTION_OPEN.sub("<\u200b", _INVITE.sub("\\1\u200b\\2", text))
     # no markdown in a label, so no live link either; still, a "[x](url)" shows broken
-    return text.replace("](", "] (")
+    return _no_pings(text).replace("](", "] (")
+
+
+def _no_pings(text: str) -> str:
+    """Mentions, @everyone/@here and server invites with a zero-width space in them."""
+    text = discord.utils.escape_mentions(text)
+    text = _EVERYONE.sub("@\u200b\\1", text)
+    text = _INVITE.sub("\\1\u200b\\2", text)
+    return _MENTION_OPEN.sub("<\u200b", text)
 
 
 def size(text: str) -> int:
