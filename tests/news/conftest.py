@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
+from aiohttp import web
 
 from bot.config import Config, load_config
 from bot.news.service import NewsService
@@ -61,3 +63,22 @@ async def service(tmp_path, clock, storage) -> AsyncIterator[NewsService]:
         yield svc
     finally:
         await svc.close()
+
+
+@contextlib.asynccontextmanager
+async def chat_completions(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A loopback OpenAI-style endpoint answering ``POST /v1/chat/completions`` with
+    ``handle``; yields its base URL (``http://127.0.0.1:<port>/v1``)."""
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()

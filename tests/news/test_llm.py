@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.news.llm import CLOSE, OPEN, LLMCondenser, LLMSettings
 from bot.news.models import Condensed
+from tests.news.conftest import chat_completions
 
 TOPICS = ("ai", "chips", "regulation")
 URL = "https://example.com/story"
@@ -47,15 +48,8 @@ class StandIn:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[StandIn, str]]:
     stand_in = StandIn()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", stand_in.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield stand_in, f"http://127.0.0.1:{port}/v1"
-    await runner.cleanup()
+    async with chat_completions(stand_in.handle) as url:
+        yield stand_in, url
 
 
 async def run(base_url: str, *, timeout_s: float = 5.0, text: str = TEXT, **kw: Any):

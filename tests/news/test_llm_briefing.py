@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.news.llm import CLOSE, OPEN
 from bot.news.service import NewsService
-from tests.news.conftest import make_config
+from tests.news.conftest import chat_completions, make_config
 from tests.news.feeds import BASE, item, rss
 
 FIRST = item(
@@ -63,15 +63,8 @@ class Model:
 @pytest.fixture
 async def model() -> AsyncIterator[tuple[Model, str]]:
     stand_in = Model()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", stand_in.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield stand_in, f"http://127.0.0.1:{port}/v1"
-    await runner.cleanup()
+    async with chat_completions(stand_in.handle) as url:
+        yield stand_in, url
 
 
 async def _briefing(tmp_path, clock, feed_server, base: str, *, enabled: bool = True, times=1):
